@@ -1,0 +1,91 @@
+# Every target bootstraps what it needs from plain python3 (and npm for the Node tools):
+#   python3 -m venv .tools && pip install uv==$(UV_VERSION); uv sync --frozen (uv.lock); npm ci (package-lock.json)
+# Run `make help` for the list.
+
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+UV_VERSION := 0.13.9
+TOOLS := .tools
+UV := $(TOOLS)/bin/uv
+VENV := .venv
+BIN := $(VENV)/bin
+PY_STAMP := $(VENV)/.synced
+NODE_STAMP := node_modules/.installed
+
+SPEC ?= openapi/transactions-refresh.yaml
+GENERATOR_CONFIG := openapi/generator-config.yaml
+GENERATED ?= generated_client
+# The generator's post hooks call ruff from PATH: without it formatting is silently skipped.
+GEN_ENV := PATH="$(abspath $(BIN)):$$PATH"
+GENERATE = $(GEN_ENV) $(abspath $(BIN))/openapi-python-client generate --path "$(SPEC)" \
+	--config "$(GENERATOR_CONFIG)" --meta uv --overwrite --fail-on-warning --output-path
+
+# uv must use this machine's python3, never download one, and keep its cache inside the project.
+export UV_PYTHON := $(PYTHON)
+export UV_PYTHON_DOWNLOADS := never
+export UV_CACHE_DIR := $(abspath .cache/uv)
+
+.PHONY: help setup generate check-generated lint lint-spec lint-code typecheck test unit
+
+help: ## Show the targets
+	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
+
+$(UV):
+	@echo "==> bootstrapping uv $(UV_VERSION) into $(TOOLS)/"
+	$(PYTHON) -m venv $(TOOLS)
+	$(TOOLS)/bin/python -m pip install --quiet --disable-pip-version-check uv==$(UV_VERSION)
+
+$(PY_STAMP): pyproject.toml uv.lock $(wildcard generated_client/pyproject.toml) | $(UV)
+	@echo "==> installing locked Python dependencies into $(VENV)/"
+	$(UV) sync --frozen --all-groups --quiet
+	@touch $@
+
+$(NODE_STAMP): package.json package-lock.json
+	@echo "==> installing locked Node tools (Spectral, Prism) into node_modules/"
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $@
+
+setup: $(PY_STAMP) $(NODE_STAMP) ## Install every locked dependency (other targets do this themselves)
+
+generate: $(PY_STAMP) ## Regenerate generated_client/ from the spec
+	@echo "==> generating $(GENERATED)/ from $(SPEC)"
+	$(GENERATE) "$(GENERATED)"
+
+check-generated: $(PY_STAMP) ## Fail if generated_client/ differs from a fresh generation of the spec
+	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(GENERATE) "$$tmp/generated_client" >/dev/null; \
+	if ! diff -r -x __pycache__ -x '*.egg-info' "$$tmp/generated_client" "$(GENERATED)" >"$$tmp/diff.txt"; then \
+		head -n 40 "$$tmp/diff.txt"; \
+		echo; \
+		echo "ERROR: $(GENERATED)/ is not what $(SPEC) generates."; \
+		echo "       Run 'make generate' and commit the result. Never edit $(GENERATED)/ by hand."; \
+		exit 1; \
+	fi; \
+	echo "==> $(GENERATED)/ matches a fresh generation of $(SPEC)"
+
+lint-spec: $(PY_STAMP) $(NODE_STAMP) ## Validate the spec and lint it (Spectral oas + OWASP)
+	@echo "==> validating $(SPEC) (openapi-spec-validator)"
+	$(BIN)/openapi-spec-validator "$(SPEC)"
+	@echo "==> linting $(SPEC) (Spectral: spectral:oas + OWASP; overrides justified in openapi/spectral.yaml)"
+	node_modules/.bin/spectral lint --quiet --fail-severity hint -r openapi/spectral.yaml "$(SPEC)"
+
+lint-code: $(PY_STAMP) ## ruff on the hand-written code
+	@echo "==> ruff"
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+typecheck: $(PY_STAMP) ## mypy --strict on hand-written and generated code
+	@echo "==> mypy --strict"
+	$(BIN)/mypy --strict src tests
+	$(BIN)/mypy --strict $(GENERATED)/plaid_refresh_client
+
+lint: lint-spec lint-code typecheck ## Every static check: spec validation, Spectral, ruff, mypy --strict
+
+unit: $(PY_STAMP) ## The toolkit's own tests (tests/)
+	@echo "==> pytest tests/"
+	$(BIN)/pytest -q tests
+
+test: check-generated lint unit ## Everything CI runs: drift check, lint, all tests

@@ -1,0 +1,133 @@
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, TypeVar, cast
+
+from attrs import define as _attrs_define
+from attrs import field as _attrs_field
+
+from ..models.transactions_removed_webhook_webhook_code import (
+    TransactionsRemovedWebhookWebhookCode,
+)
+from ..models.webhook_environment import WebhookEnvironment
+from ..models.webhook_type import WebhookType
+
+if TYPE_CHECKING:
+    from ..models.plaid_error import PlaidError
+
+
+T = TypeVar("T", bound="TransactionsRemovedWebhook")
+
+
+@_attrs_define
+class TransactionsRemovedWebhook:
+    """Transactions were removed. Plaid may add fields.
+
+    Attributes:
+        webhook_type (WebhookType): The webhook family.
+        webhook_code (TransactionsRemovedWebhookWebhookCode): Always TRANSACTIONS_REMOVED.
+        item_id (str): The id of the Item the webhook is about.
+        removed_transactions (list[str]): The ids of the removed transactions.
+        error (None | PlaidError): An error with the Item, or null.
+        environment (WebhookEnvironment): The Plaid environment of the Item.
+    """
+
+    webhook_type: WebhookType
+    webhook_code: TransactionsRemovedWebhookWebhookCode
+    item_id: str
+    removed_transactions: list[str]
+    error: None | PlaidError
+    environment: WebhookEnvironment
+    additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        from ..models.plaid_error import PlaidError  # noqa: PLC0415
+
+        webhook_type = self.webhook_type.value
+
+        webhook_code = self.webhook_code.value
+
+        item_id = self.item_id
+
+        removed_transactions = self.removed_transactions
+
+        error: dict[str, Any] | None
+        if isinstance(self.error, PlaidError):
+            error = self.error.to_dict()
+        else:
+            error = self.error
+
+        environment = self.environment.value
+
+        field_dict: dict[str, Any] = {}
+        field_dict.update(self.additional_properties)
+        field_dict.update(
+            {
+                "webhook_type": webhook_type,
+                "webhook_code": webhook_code,
+                "item_id": item_id,
+                "removed_transactions": removed_transactions,
+                "error": error,
+                "environment": environment,
+            }
+        )
+
+        return field_dict
+
+    @classmethod
+    def from_dict(cls: type[T], src_dict: Mapping[str, Any]) -> T:
+        from ..models.plaid_error import PlaidError  # noqa: PLC0415
+
+        d = dict(src_dict)
+        webhook_type = WebhookType(d.pop("webhook_type"))
+
+        webhook_code = TransactionsRemovedWebhookWebhookCode(d.pop("webhook_code"))
+
+        item_id = d.pop("item_id")
+
+        removed_transactions = cast(list[str], d.pop("removed_transactions"))
+
+        def _parse_error(data: object) -> None | PlaidError:
+            if data is None:
+                return data
+            try:
+                if not isinstance(data, dict):
+                    raise TypeError()
+                error_type_0 = PlaidError.from_dict(data)
+
+                return error_type_0
+            except (TypeError, ValueError, AttributeError, KeyError):
+                pass
+            return cast(None | PlaidError, data)
+
+        error = _parse_error(d.pop("error"))
+
+        environment = WebhookEnvironment(d.pop("environment"))
+
+        transactions_removed_webhook = cls(
+            webhook_type=webhook_type,
+            webhook_code=webhook_code,
+            item_id=item_id,
+            removed_transactions=removed_transactions,
+            error=error,
+            environment=environment,
+        )
+
+        transactions_removed_webhook.additional_properties = d
+        return transactions_removed_webhook
+
+    @property
+    def additional_keys(self) -> list[str]:
+        return list(self.additional_properties.keys())
+
+    def __getitem__(self, key: str) -> Any:
+        return self.additional_properties[key]
+
+    def __setitem__(self, key: str, value: Any) -> None:
+        self.additional_properties[key] = value
+
+    def __delitem__(self, key: str) -> None:
+        del self.additional_properties[key]
+
+    def __contains__(self, key: str) -> bool:
+        return key in self.additional_properties
