@@ -1,19 +1,12 @@
-"""Load the spec once for the tests: the one file every schema is read from."""
+"""Paths and the loaded spec for the tests, read through the toolkit's own loader."""
 
 from __future__ import annotations
 
-from functools import cache
 from pathlib import Path
-from typing import Any
 
-import yaml
+from plaid_refresh.spec import load_spec, resolve, spec_path
 
 ROOT = Path(__file__).resolve().parent.parent
-SPEC_PATH = ROOT / "openapi" / "transactions-refresh.yaml"
+SPEC_PATH = spec_path()
 
-
-@cache
-def load_spec() -> dict[str, Any]:
-    with SPEC_PATH.open(encoding="utf-8") as handle:
-        spec: dict[str, Any] = yaml.safe_load(handle)
-    return spec
+__all__ = ["ROOT", "SPEC_PATH", "load_spec", "resolve"]

@@ -9,7 +9,8 @@ import pytest
 from jsonschema import Draft202012Validator
 from openapi_spec_validator import validate
 
-from tests.spec_loader import SPEC_PATH, load_spec
+from plaid_refresh.spec import standalone_schema
+from tests.spec_loader import SPEC_PATH, load_spec, resolve
 
 REFRESH = "/transactions/refresh"
 
@@ -63,19 +64,8 @@ ERROR_TABLE: dict[str, set[tuple[str, str]]] = {
 }
 
 
-def _resolve(node: dict[str, Any]) -> dict[str, Any]:
-    """Follow a local `$ref` in the spec (responses, parameters)."""
-    while "$ref" in node:
-        target: Any = load_spec()
-        for part in node["$ref"].removeprefix("#/").split("/"):
-            target = target[part]
-        node = target
-    return node
-
-
 def _validator(schema: dict[str, Any]) -> Draft202012Validator:
-    # Carrying the spec's components lets local "#/components/..." references resolve.
-    return Draft202012Validator({**schema, "components": load_spec()["components"]})
+    return Draft202012Validator(standalone_schema(schema))
 
 
 def _examples() -> Iterator[tuple[str, dict[str, Any], Any]]:
@@ -84,9 +74,9 @@ def _examples() -> Iterator[tuple[str, dict[str, Any], Any]]:
     operations = [(f"paths.{p}", item["post"]) for p, item in spec["paths"].items()]
     operations += [(f"webhooks.{name}", item["post"]) for name, item in spec["webhooks"].items()]
     for where, operation in operations:
-        media_types = [("requestBody", _resolve(operation["requestBody"])["content"])]
+        media_types = [("requestBody", resolve(operation["requestBody"])["content"])]
         for status, response in operation["responses"].items():
-            media_types.append((f"responses.{status}", _resolve(response).get("content", {})))
+            media_types.append((f"responses.{status}", resolve(response).get("content", {})))
         for label, content in media_types:
             for media in content.values():
                 for name, example in media.get("examples", {}).items():
@@ -123,7 +113,7 @@ def test_example_validation_can_fail() -> None:
 
 @pytest.mark.parametrize("status", sorted(ERROR_TABLE))
 def test_every_error_row_has_a_named_example_under_its_status(status: str) -> None:
-    response = _resolve(load_spec()["paths"][REFRESH]["post"]["responses"][status])
+    response = resolve(load_spec()["paths"][REFRESH]["post"]["responses"][status])
     media = response["content"]["application/json"]
     assert media["schema"] == {"$ref": "#/components/schemas/PlaidError"}
     found = {(e["value"]["error_type"], e["value"]["error_code"]) for e in media["examples"].values()}
@@ -157,9 +147,9 @@ def test_servers_credentials_and_headers() -> None:
     }
     assert spec["security"] == [{"clientId": [], "secret": []}]
     operation = spec["paths"][REFRESH]["post"]
-    version = _resolve(operation["parameters"][0])
+    version = resolve(operation["parameters"][0])
     assert (version["name"], version["in"], version["required"]) == ("Plaid-Version", "header", False)
-    assert _resolve(version["schema"])["enum"] == ["2020-09-14"]
+    assert resolve(version["schema"])["enum"] == ["2020-09-14"]
     assert list(operation["requestBody"]["content"]) == ["application/json"]
 
 
@@ -178,9 +168,9 @@ def test_three_webhooks_with_verification_header() -> None:
     codes = set()
     for item in webhooks.values():
         operation = item["post"]
-        header = _resolve(operation["parameters"][0])
+        header = resolve(operation["parameters"][0])
         assert (header["name"], header["in"], header["required"]) == ("Plaid-Verification", "header", True)
-        schema = _resolve(operation["requestBody"]["content"]["application/json"]["schema"])
+        schema = resolve(operation["requestBody"]["content"]["application/json"]["schema"])
         codes.update(schema["properties"]["webhook_code"]["enum"])
     assert codes == {"SYNC_UPDATES_AVAILABLE", "DEFAULT_UPDATE", "TRANSACTIONS_REMOVED"}
 

@@ -1,0 +1,1 @@
+"""Hand-written toolkit around the generated Plaid /transactions/refresh client."""

@@ -1,0 +1,1 @@
+"""Webhooks: signing (as Plaid does), verification for receivers, and delivery."""
