@@ -1,0 +1,40 @@
+"""TRANSACTIONS_REFRESH_LIMIT as Plaid documents it: a sliding one-minute window per Item and per client."""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Callable
+
+WINDOW_SECONDS = 60.0
+
+
+class SlidingWindowLimiter:
+    """At most `per_item` calls per Item and `per_client` calls per client in any WINDOW_SECONDS.
+
+    A call over either limit is refused and not counted, so a client that backs off recovers once
+    its oldest counted call leaves the window. `clock` is injectable so tests never sleep."""
+
+    def __init__(self, per_item: int, per_client: int, clock: Callable[[], float]) -> None:
+        self.per_item = per_item
+        self.per_client = per_client
+        self._clock = clock
+        self._items: dict[str, deque[float]] = {}
+        self._clients: dict[str, deque[float]] = {}
+
+    @staticmethod
+    def _trim(calls: deque[float], now: float) -> None:
+        horizon = now - WINDOW_SECONDS
+        while calls and calls[0] <= horizon:
+            calls.popleft()
+
+    def allow(self, client_id: str, item_id: str) -> bool:
+        now = self._clock()
+        item_calls = self._items.setdefault(item_id, deque())
+        client_calls = self._clients.setdefault(client_id, deque())
+        self._trim(item_calls, now)
+        self._trim(client_calls, now)
+        if len(item_calls) >= self.per_item or len(client_calls) >= self.per_client:
+            return False
+        item_calls.append(now)
+        client_calls.append(now)
+        return True

@@ -1,0 +1,179 @@
+"""Server state: Items, refresh history and the webhook signing key, in memory or in SQLite.
+
+Items are always served from an in-memory dict (the hot path never reads the database); SQLite is
+written through so that, with --db, Items and history survive a restart. WAL mode keeps a refresh
+record to one short append.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+import threading
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+import attrs
+import orjson
+from cryptography.hazmat.primitives import serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+
+from plaid_refresh.server.items import Item
+from plaid_refresh.webhooks.signing import WebhookSigner
+
+
+@attrs.frozen
+class RefreshRecord:
+    request_id: str
+    item_id: str
+    at: float
+    seq: int
+    added: tuple[str, ...]
+    modified: tuple[str, ...]
+    removed: tuple[str, ...]
+
+
+class StoreError(RuntimeError):
+    """The database cannot be opened or is not one of this server's databases."""
+
+
+class MemoryStore:
+    """State for one server process; lost on exit."""
+
+    def __init__(self) -> None:
+        self.items: dict[str, Item] = {}
+        self._history: dict[str, list[RefreshRecord]] = {}
+
+    def put_items(self, items: Iterable[Item]) -> None:
+        for item in items:
+            self.items[item.access_token] = item
+
+    def next_seq(self, item_id: str) -> int:
+        return len(self._history.get(item_id, ())) + 1
+
+    def record(self, record: RefreshRecord) -> None:
+        self._history.setdefault(record.item_id, []).append(record)
+
+    def history(self, item_id: str | None = None) -> list[RefreshRecord]:
+        if item_id is not None:
+            return list(self._history.get(item_id, ()))
+        return sorted((r for rs in self._history.values() for r in rs), key=lambda r: (r.at, r.request_id))
+
+    def signer(self) -> WebhookSigner | None:
+        return None
+
+    def save_signer(self, signer: WebhookSigner) -> None:
+        return None
+
+    def close(self) -> None:
+        return None
+
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS items (
+    access_token TEXT PRIMARY KEY, item_id TEXT NOT NULL UNIQUE, data BLOB NOT NULL);
+CREATE TABLE IF NOT EXISTS refreshes (
+    request_id TEXT PRIMARY KEY, item_id TEXT NOT NULL, at REAL NOT NULL, seq INTEGER NOT NULL,
+    added BLOB NOT NULL, modified BLOB NOT NULL, removed BLOB NOT NULL);
+CREATE INDEX IF NOT EXISTS refreshes_item ON refreshes (item_id, seq);
+CREATE TABLE IF NOT EXISTS signing_keys (key_id TEXT PRIMARY KEY, private_key_pem BLOB NOT NULL,
+    created_at INTEGER NOT NULL);
+"""
+
+
+class SqliteStore(MemoryStore):
+    """MemoryStore written through to a SQLite file (WAL). Loads everything it holds on open."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__()
+        self.path = path
+        self._lock = threading.Lock()
+        try:
+            path.parent.mkdir(parents=True, exist_ok=True)
+            # check_same_thread=False: uvicorn may run the app in a thread other than the one that built it;
+            # the lock serialises writers.
+            self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
+            self._db.execute("PRAGMA journal_mode=WAL")
+            self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(_SCHEMA)
+            rows = self._db.execute("SELECT data FROM items").fetchall()
+            for (data,) in rows:
+                item = Item.from_dict(orjson.loads(data))
+                self.items[item.access_token] = item
+            for row in self._db.execute(
+                "SELECT request_id, item_id, at, seq, added, modified, removed FROM refreshes "
+                "ORDER BY item_id, seq"
+            ):
+                super().record(
+                    RefreshRecord(row[0], row[1], row[2], row[3], *(tuple(orjson.loads(v)) for v in row[4:]))
+                )
+        except (sqlite3.Error, orjson.JSONDecodeError, KeyError, TypeError) as exc:
+            raise StoreError(f"{path}: cannot use as the server database: {exc}") from None
+
+    def put_items(self, items: Iterable[Item]) -> None:
+        items = list(items)
+        super().put_items(items)
+        with self._lock, self._db:
+            self._db.execute("BEGIN")
+            for item in items:
+                # An Item re-loaded under the same item_id but a new token replaces the old row.
+                self._db.execute(
+                    "DELETE FROM items WHERE item_id = ? AND access_token != ?",
+                    (item.item_id, item.access_token),
+                )
+                self._db.execute(
+                    "INSERT INTO items (access_token, item_id, data) VALUES (?, ?, ?) "
+                    "ON CONFLICT(access_token) DO UPDATE SET "
+                    "item_id = excluded.item_id, data = excluded.data",
+                    (item.access_token, item.item_id, orjson.dumps(item.to_dict())),
+                )
+
+    def record(self, record: RefreshRecord) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO refreshes (request_id, item_id, at, seq, added, modified, removed) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (
+                    record.request_id,
+                    record.item_id,
+                    record.at,
+                    record.seq,
+                    orjson.dumps(record.added),
+                    orjson.dumps(record.modified),
+                    orjson.dumps(record.removed),
+                ),
+            )
+        super().record(record)
+
+    def signer(self) -> WebhookSigner | None:
+        row = self._db.execute(
+            "SELECT key_id, private_key_pem, created_at FROM signing_keys ORDER BY created_at DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        key = serialization.load_pem_private_key(row[1], password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise StoreError(f"{self.path}: stored signing key is not an EC key")
+        return WebhookSigner(private_key=key, key_id=row[0], created_at=row[2])
+
+    def save_signer(self, signer: WebhookSigner) -> None:
+        pem = signer.private_key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO signing_keys (key_id, private_key_pem, created_at) VALUES (?, ?, ?)",
+                (signer.key_id, pem, signer.created_at),
+            )
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+
+def open_store(path: Path | None) -> MemoryStore:
+    return MemoryStore() if path is None else SqliteStore(path)
+
+
+def record_to_dict(record: RefreshRecord) -> dict[str, Any]:
+    return attrs.asdict(record)
