@@ -1,0 +1,115 @@
+"""Fixtures for the reference server tests: every test talks to a real uvicorn on loopback."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
+from typing import Any
+
+import httpx
+import jsonschema
+import pytest
+
+from plaid_refresh.server import DEFAULT_CLIENT_ID, DEFAULT_SECRET, ServerConfig, create_app
+from plaid_refresh.server.app import ReferenceServer
+from plaid_refresh.server.testing import running_server
+from plaid_refresh.spec import load_spec, resolve, standalone_schema
+
+CREDENTIALS = {"PLAID-CLIENT-ID": DEFAULT_CLIENT_ID, "PLAID-SECRET": DEFAULT_SECRET}
+JSON = {"Content-Type": "application/json"}
+HEADERS = {**CREDENTIALS, **JSON, "Plaid-Version": "2020-09-14"}
+
+
+class FakeClock:
+    """A monotonic clock the test moves by hand."""
+
+    def __init__(self, start: float = 1000.0) -> None:
+        self.now = start
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+class RecordingSleep:
+    """An async sleep that records the delays it was asked for and returns at once."""
+
+    def __init__(self) -> None:
+        self.delays: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.delays.append(seconds)
+
+
+def schema_validator(schema_name: str) -> jsonschema.Draft202012Validator:
+    schema = resolve(load_spec()["components"]["schemas"][schema_name])
+    return jsonschema.Draft202012Validator(standalone_schema(schema))
+
+
+PLAID_ERROR = schema_validator("PlaidError")
+PLAID_ERROR_FIELDS = set(resolve(load_spec()["components"]["schemas"]["PlaidError"])["properties"])
+
+
+def assert_plaid_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
+    """The response is a complete, spec-valid Plaid error with this status and code."""
+    assert response.status_code == status, response.text
+    assert response.headers["content-type"] == "application/json"
+    body: dict[str, Any] = response.json()
+    PLAID_ERROR.validate(body)
+    assert body["error_code"] == code
+    assert set(body) >= PLAID_ERROR_FIELDS
+    assert isinstance(body["request_id"], str)
+    assert len(body["request_id"]) >= 15
+    return body
+
+
+Serve = Callable[..., AbstractContextManager[tuple[str, ReferenceServer]]]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def sleep() -> RecordingSleep:
+    return RecordingSleep()
+
+
+class _Served:
+    def __init__(self, app: ReferenceServer) -> None:
+        self.app = app
+        self._cm = running_server(app)
+
+    def __enter__(self) -> tuple[str, ReferenceServer]:
+        return self._cm.__enter__(), self.app
+
+    def __exit__(self, *exc: object) -> None:
+        self._cm.__exit__(None, None, None)
+
+
+@pytest.fixture
+def serve(clock: FakeClock, sleep: RecordingSleep) -> Serve:
+    """serve(config=None, **create_app kwargs) -> context manager yielding (base_url, app)."""
+
+    def _serve(config: ServerConfig | None = None, **kwargs: Any) -> _Served:
+        kwargs.setdefault("clock", clock)
+        kwargs.setdefault("sleep", sleep)
+        return _Served(create_app(config, **kwargs))
+
+    return _serve
+
+
+@pytest.fixture(scope="session")
+def shared_server() -> Iterator[tuple[str, ReferenceServer]]:
+    """One server for the stateless tests (rate limits off so repeated tokens never hit them)."""
+    with _Served(create_app(ServerConfig(rate_limit=False))) as served:
+        yield served
+
+
+@pytest.fixture
+def client(shared_server: tuple[str, ReferenceServer]) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=shared_server[0], timeout=10) as http:
+        yield http

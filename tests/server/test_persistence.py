@@ -1,0 +1,65 @@
+"""With a database, Items, refresh history and the webhook key survive a restart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import httpx
+import pytest
+
+from plaid_refresh.server import TOKEN_TRANSACTIONS_DYNAMIC, ServerConfig, StoreError, create_app
+from tests.server.conftest import HEADERS, Serve
+
+REFRESH = "/transactions/refresh"
+KEY_GET = "/webhook_verification_key/get"
+
+
+def test_state_survives_a_restart(serve: Serve, tmp_path: Path) -> None:
+    db = tmp_path / "state.sqlite3"
+    items = tmp_path / "items.yaml"
+    items.write_text("items:\n  - {access_token: access-sandbox-mine, item_id: mine, changes: dynamic}\n")
+    config = ServerConfig(db_path=db, items_path=items, rate_limit=False)
+    with serve(config) as (url, app), httpx.Client(base_url=url) as http:
+        for token in ("access-sandbox-mine", "access-sandbox-mine", TOKEN_TRANSACTIONS_DYNAMIC):
+            assert http.post(REFRESH, headers=HEADERS, json={"access_token": token}).status_code == 200
+        before = app.store.history()
+        key_id = app.signer.key_id
+        jwk = app.signer.public_jwk()
+    assert len(before) == 3
+
+    # Restart without the Items file: the Item loaded earlier is still known, history continues.
+    with serve(ServerConfig(db_path=db, rate_limit=False)) as (url, app), httpx.Client(base_url=url) as http:
+        assert app.store.history() == before
+        response = http.post(REFRESH, headers=HEADERS, json={"access_token": "access-sandbox-mine"})
+        assert response.status_code == 200
+        [*_, third] = app.store.history("mine")
+        assert third.seq == 3
+        assert third.request_id == response.json()["request_id"]
+        # The same key is served, so receivers' cached keys stay valid.
+        assert app.signer.key_id == key_id
+        assert http.post(KEY_GET, headers=HEADERS, json={"key_id": key_id}).json()["key"] == jwk
+
+    with serve(ServerConfig(db_path=db)) as (_, app):
+        assert len(app.store.history("mine")) == 3
+
+
+def test_memory_state_is_not_kept(serve: Serve) -> None:
+    with serve() as (url, app), httpx.Client(base_url=url) as http:
+        http.post(REFRESH, headers=HEADERS, json={"access_token": TOKEN_TRANSACTIONS_DYNAMIC})
+        assert len(app.store.history()) == 1
+    with serve() as (_, app):
+        assert app.store.history() == []
+
+
+def test_not_a_database_is_a_clear_error(tmp_path: Path) -> None:
+    db = tmp_path / "state.sqlite3"
+    db.write_bytes(b"this is not sqlite" * 100)
+    with pytest.raises(StoreError, match="cannot use as the server database"):
+        create_app(ServerConfig(db_path=db))
+
+
+def test_lifespan_shutdown_closes_the_database(serve: Serve, tmp_path: Path) -> None:
+    db = tmp_path / "state.sqlite3"
+    with serve(ServerConfig(db_path=db)) as (_, app):
+        pass
+    assert app._closed
