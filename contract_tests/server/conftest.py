@@ -1,0 +1,83 @@
+"""pytest wiring of the server contract suite: target set-up, secret scrubbing, the run summary.
+
+Lives in contract_tests/server/ on purpose: nothing here leaks into the client or webhook suites.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Generator
+from pathlib import Path
+
+import pytest
+
+from contract_tests.server import session
+from contract_tests.server.target import TargetError
+from plaid_refresh.redaction import scrub
+
+SUMMARY_JSON_ENV = "PLAID_CONTRACT_SUMMARY_JSON"
+HERE = Path(__file__).resolve().parent
+
+
+def _ours(nodeid: str) -> bool:
+    """Whether a test belongs to this suite (other suites may run in the same session)."""
+    return "contract_tests/server/" in nodeid.replace("\\", "/")
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    try:
+        session.start()
+    except (TargetError, ValueError) as exc:
+        raise pytest.UsageError(f"contract suite: {exc}") from None
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    session.stop()
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
+    """A safety net: whatever a failure report says, the target's credentials and tokens are scrubbed from
+    it before pytest prints it or writes it to the JUnit XML."""
+    outcome = yield
+    if HERE not in item.path.parents:
+        return
+    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+    secrets = session.target().secrets
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        cleaned = scrub(text, secrets)
+        if cleaned != text:
+            report.longrepr = cleaned
+    report.sections = [(title, scrub(content, secrets)) for title, content in report.sections]
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    if not _ours(report.nodeid):
+        return
+    stats = session.stats()
+    kind = "generated" if "test_generated" in report.nodeid else "scenario"
+    if report.when == "call":
+        stats.outcomes[(kind, report.outcome)] += 1
+        if kind == "generated":
+            stats.generated_seconds += report.duration
+        if report.failed:
+            stats.record_report_failure(report.nodeid, str(report.longrepr))
+    elif report.skipped:
+        stats.outcomes[(kind, "skipped")] += 1
+        reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
+        stats.skips.append((report.nodeid.rsplit("::", 1)[-1], str(reason).removeprefix("Skipped: ")))
+    elif report.failed:
+        stats.outcomes[(kind, f"{report.when} error")] += 1
+        stats.record_report_failure(report.nodeid, str(report.longrepr))
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter) -> None:
+    stats = session.stats()
+    terminalreporter.section("Plaid contract summary")
+    for line in stats.render():
+        terminalreporter.write_line(line)
+    path = os.environ.get(SUMMARY_JSON_ENV, "").strip()
+    if path:
+        stats.write_json(Path(path))
+        terminalreporter.write_line(f"summary written to {path}")

@@ -1,0 +1,202 @@
+"""The schemathesis side of the suite: configuration, the credential hook and the checks, for one target.
+
+One schema per generation mode (positive, negative), so each runs the default example counts and the summary
+can report them apart. Phases: examples, coverage and fuzzing. Stateful testing does not apply: the spec has
+no links (the two operations do not feed each other), so schemathesis would have no state machine to run.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from collections.abc import Callable, Mapping
+from typing import Any, Final
+
+import schemathesis
+from schemathesis import Case, CheckContext, Response
+from schemathesis.config._output import DEFAULT_KEYS_TO_SANITIZE, DEFAULT_SENSITIVE_MARKERS
+
+from contract_tests.server.plaid_checks import PLAID_CHECKS, Answer
+from contract_tests.server.target import Target
+from plaid_refresh.redaction import SECRET_FIELDS, SECRET_HEADERS
+from plaid_refresh.spec import spec_path
+
+MODES: Final = ("positive", "negative")
+CREDENTIAL_FIELDS: Final = ("client_id", "secret")
+# The positive value each operation needs to be accepted; filled in from the target by `map_case`.
+_ENV_MAX_EXAMPLES: Final = "PLAID_CONTRACT_MAX_EXAMPLES"
+
+
+def checks_config() -> dict[str, Any]:
+    """Built-in checks: all on (the default), except the ones listed here, each with its reason."""
+    return {
+        # `ignored_auth` expects 401/403 for missing or wrong credentials, but Plaid answers bad keys with
+        # 400 INVALID_INPUT/INVALID_API_KEYS (never 401). `plaid_bad_api_keys_rejected` replaces it with
+        # the Plaid rule: wrong header keys and wrong body keys must both give INVALID_API_KEYS.
+        "ignored_auth": {"enabled": False},
+        # Not listed, so enabled: not_a_server_error, status_code_conformance, content_type_conformance,
+        # response_schema_conformance, response_headers_conformance, positive_data_acceptance,
+        # negative_data_rejection, missing_required_header, unsupported_method (405 + Allow for TRACE,
+        # PUT...), allow_header_conformance; use_after_free, ensure_resource_availability and
+        # object_level_authorization need resources, links or several identities: no-ops for this spec.
+        # `max_response_time` stays off (its default): Plaid documents 30 s+ answers for this endpoint, a
+        # time budget would only flake.
+    }
+
+
+def base_config(target: Target, mode: str, *, max_examples: int | None = None) -> dict[str, Any]:
+    """The schemathesis configuration (the same keys as a schemathesis.toml) for `target` and `mode`."""
+    generation: dict[str, Any] = {"mode": mode, "deterministic": True}
+    if max_examples is not None:
+        generation["max-examples"] = max_examples
+    config: dict[str, Any] = {
+        "headers": target.credential_headers(),
+        "generation": generation,
+        "phases": {
+            # The spec's explicit examples are positive data: the positive run sends them (through map_case);
+            # in negative mode 4.32.5 would send them unmapped, with the examples' placeholder credentials.
+            "examples": {"enabled": mode == "positive"},
+            "stateful": {"enabled": False},
+        },
+        "checks": checks_config(),
+        "output": {
+            "sanitization": {
+                # Plaid's credential names on top of schemathesis' defaults, so curl lines never show them.
+                "keys-to-sanitize": [
+                    *DEFAULT_KEYS_TO_SANITIZE,
+                    *sorted(SECRET_HEADERS),
+                    *sorted(SECRET_FIELDS),
+                ],
+                "sensitive-markers": [*DEFAULT_SENSITIVE_MARKERS, "client"],
+            }
+        },
+    }
+    if target.base_url is not None:
+        config["base-url"] = target.base_url
+    return config
+
+
+def max_examples_from_env(env: Mapping[str, str] | None = None) -> int | None:
+    """PLAID_CONTRACT_MAX_EXAMPLES bounds fuzzing (the broken-server proof uses it); unset: the default."""
+    env = os.environ if env is None else env
+    value = env.get(_ENV_MAX_EXAMPLES, "").strip()
+    if not value:
+        return None
+    if not value.isdigit() or int(value) < 1:
+        raise ValueError(f"{_ENV_MAX_EXAMPLES} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def positive_values(target: Target) -> dict[str, str]:
+    """Request-body fields whose generated values can never be accepted, replaced in positive cases."""
+    values = {"access_token": target.access_token}
+    if target.webhook_key_id is not None:
+        values["key_id"] = target.webhook_key_id
+    return values
+
+
+def make_map_case(target: Target) -> Callable[[Any, Case[Any]], Case[Any]]:
+    """The `map_case` hook (it runs in every phase, coverage included).
+
+    - Generated `client_id`/`secret` body fields are dropped: body credentials override the target's header
+      credentials, and random ones would turn every case into INVALID_API_KEYS.
+    - Positive cases get the target's working access token (and webhook key id): a random string is
+      schema-valid but names no Item, and positive cases must be able to succeed.
+    """
+    values = positive_values(target)
+
+    def map_case(context: Any, case: Case[Any]) -> Case[Any]:
+        if isinstance(case.body, dict):
+            for name in CREDENTIAL_FIELDS:
+                case.body.pop(name, None)
+            meta = case.meta
+            if meta is not None and meta.generation.mode.is_positive:
+                for name, value in values.items():
+                    if isinstance(case.body.get(name), str):
+                        case.body[name] = value
+        return case
+
+    return map_case
+
+
+def make_bad_keys_check(target: Target) -> Callable[[CheckContext, Response, Case[Any]], bool | None]:
+    """The Plaid replacement for `ignored_auth`: once per operation, replay the first positive case with
+    wrong header credentials, then with wrong body credentials; both must give 400 INVALID_API_KEYS."""
+    done: set[str] = set()
+    wrong_id, wrong_secret = secrets.token_hex(12), secrets.token_hex(15)
+
+    def plaid_bad_api_keys_rejected(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+        meta = case.meta
+        label = case.operation.label
+        if (
+            meta is None
+            or not meta.generation.mode.is_positive
+            or label in done
+            or response.status_code >= 500
+        ):
+            return True
+        if not isinstance(case.body, dict):
+            return True
+        done.add(label)
+        base_body = {k: v for k, v in case.body.items() if k not in CREDENTIAL_FIELDS}
+        attempts = {
+            "wrong PLAID-CLIENT-ID/PLAID-SECRET headers": (
+                base_body,
+                {"PLAID-CLIENT-ID": wrong_id, "PLAID-SECRET": wrong_secret},
+            ),
+            "wrong client_id/secret body fields (with valid headers)": (
+                {**base_body, "client_id": wrong_id, "secret": wrong_secret},
+                target.credential_headers(),
+            ),
+        }
+        problems = []
+        for what, (body, headers) in attempts.items():
+            replay = case.operation.Case(body=body, headers=headers, media_type="application/json")
+            answer = Answer.from_schemathesis(replay.call(**_call_kwargs(target)))
+            data = answer.json_object() or {}
+            if (answer.status, data.get("error_type"), data.get("error_code")) != (
+                400,
+                "INVALID_INPUT",
+                "INVALID_API_KEYS",
+            ):
+                problems.append(
+                    f"{what}: expected HTTP 400 INVALID_INPUT/INVALID_API_KEYS, got {answer.describe()} "
+                    f"{data.get('error_type')!s}/{data.get('error_code')!s}"
+                )
+        if problems:
+            raise AssertionError("\n".join(problems))
+        return None
+
+    return plaid_bad_api_keys_rejected
+
+
+def _call_kwargs(target: Target) -> dict[str, Any]:
+    return {"base_url": target.base_url} if target.base_url is not None else {}
+
+
+class SuiteSchema:
+    """A loaded schema for one target and mode, with everything `call_and_validate` needs."""
+
+    def __init__(self, target: Target, mode: str, *, max_examples: int | None = None) -> None:
+        if mode not in MODES:
+            raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
+        self.target = target
+        self.mode = mode
+        config = schemathesis.Config.from_dict(base_config(target, mode, max_examples=max_examples))
+        self.schema = schemathesis.openapi.from_path(spec_path(), config=config)
+        if target.app is not None:
+            self.schema.app = target.app
+        self.schema.hook("map_case")(make_map_case(target))
+        self.checks = [*PLAID_CHECKS, make_bad_keys_check(target)]
+
+    def check_names(self) -> list[str]:
+        """Every check each response goes through: enabled built-ins, then this suite's own."""
+        from schemathesis.checks import CHECKS, load_all_checks
+
+        load_all_checks()
+        config = self.schema.config.checks_config_for()
+        builtin = [name for name in CHECKS.get_all_names() if config.get_by_name(name=name).enabled]
+        return [*builtin, *(check.__name__ for check in self.checks)]
+
+    def call_and_validate(self, case: Case[Any]) -> Response:
+        return case.call_and_validate(additional_checks=self.checks, **_call_kwargs(self.target))

@@ -1,0 +1,143 @@
+"""What a run did, for the readable summary `make contract` prints and the JSON the benchmark reuses.
+
+The conftest owns one `RunStats`; the generated tests record each case they send, and failing tests record
+their (already sanitized) schemathesis report. Everything shown passes through `scrub` with the target's
+secrets first.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from schemathesis import Case
+
+from plaid_refresh.redaction import scrub
+
+_FAILURE_TITLE = re.compile(r"^- (ST\d+ .+)$", re.MULTILINE)
+_CURL = re.compile(r"^\s*(curl .+)$", re.MULTILINE)
+
+
+@dataclass
+class Failure:
+    test: str
+    titles: list[str]
+    curl: str | None
+    detail: str
+
+
+@dataclass
+class RunStats:
+    target: str
+    secrets: tuple[str, ...]
+    checks: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.perf_counter)
+    cases: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (operation, phase, mode)
+    generated_seconds: float = 0.0
+    failures: dict[str, Failure] = field(default_factory=dict)
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, outcome)
+    skips: list[tuple[str, str]] = field(default_factory=list)
+
+    def record_case(self, case: Case[Any], mode: str) -> None:
+        phase = case.meta.phase.name.value if case.meta is not None else "unknown"
+        # A negative run also draws cases it could not make invalid; count them under what they are.
+        actual = case.meta.generation.mode.value if case.meta is not None else mode
+        self.cases[(case.operation.label, phase, actual)] += 1
+
+    def record_failure(self, test: str, message: str) -> None:
+        """Keep the last report per test: after shrinking, hypothesis re-raises the minimal example last."""
+        text = scrub(message, self.secrets)
+        titles = list(dict.fromkeys(_FAILURE_TITLE.findall(text)))
+        curls = _CURL.findall(text)
+        self.failures[test] = Failure(
+            test=test, titles=titles, curl=curls[-1] if curls else None, detail=text
+        )
+
+    def record_report_failure(self, test: str, text: str) -> None:
+        """A failed test that did not go through schemathesis (a scenario): keep its assertion message."""
+        if test in self.failures:
+            return
+        text = scrub(text, self.secrets)
+        lines = [line for line in text.splitlines() if line.startswith("E ")]
+        detail = "\n".join(line[2:].strip() for line in lines[-12:]) or text[-1500:]
+        self.failures[test] = Failure(test=test, titles=[], curl=None, detail=detail)
+
+    @property
+    def total_cases(self) -> int:
+        return sum(self.cases.values())
+
+    def as_dict(self) -> dict[str, Any]:
+        wall = time.perf_counter() - self.started
+        per_phase: Counter[str] = Counter()
+        for (_, phase, mode), count in self.cases.items():
+            per_phase[f"{phase}/{mode}"] += count
+        return {
+            "target": self.target,
+            "wall_seconds": round(wall, 3),
+            "generated_cases": self.total_cases,
+            "generated_seconds": round(self.generated_seconds, 3),
+            "cases_per_second": round(self.total_cases / self.generated_seconds, 1)
+            if self.generated_seconds
+            else None,
+            "cases_by_phase_mode": dict(sorted(per_phase.items())),
+            "checks": self.checks,
+            "outcomes": {f"{kind}/{outcome}": n for (kind, outcome), n in sorted(self.outcomes.items())},
+            "failures": [
+                {"test": f.test, "checks": f.titles, "curl": f.curl} for f in self.failures.values()
+            ],
+        }
+
+    def write_json(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(self.as_dict(), indent=2) + "\n", encoding="utf-8")
+
+    def render(self) -> list[str]:
+        data = self.as_dict()
+        lines = [f"target: {self.target}"]
+        operations = sorted({op for op, _, _ in self.cases})
+        phases = sorted({(phase, mode) for _, phase, mode in self.cases}, key=_phase_order)
+        if phases:
+            header = (
+                f"  {'generated cases':<34}"
+                + "".join(f"{p + '/' + m:>18}" for p, m in phases)
+                + f"{'total':>8}"
+            )
+            lines += ["", header]
+            for op in operations:
+                counts = [self.cases.get((op, p, m), 0) for p, m in phases]
+                lines.append(f"  {op:<34}" + "".join(f"{c:>18}" for c in counts) + f"{sum(counts):>8}")
+        lines += ["", f"checks on every response ({len(self.checks)}): " + ", ".join(self.checks)]
+        outcome_text = ", ".join(f"{k}: {v}" for k, v in data["outcomes"].items())
+        lines.append(f"tests: {outcome_text}")
+        for test, reason in self.skips:
+            lines.append(f"  skipped {test}: {reason}")
+        rate = f"{data['cases_per_second']:.0f} cases/s" if data["cases_per_second"] else "n/a"
+        lines.append(
+            f"time: {data['wall_seconds']:.1f} s wall; {self.total_cases} generated cases in "
+            f"{data['generated_seconds']:.1f} s ({rate})"
+        )
+        if self.failures:
+            lines += ["", f"FAILURES ({len(self.failures)}):"]
+            for failure in self.failures.values():
+                lines.append(f"  x {failure.test}")
+                for title in failure.titles:
+                    lines.append(f"      {title}")
+                if not failure.titles:
+                    lines += [f"      {line}" for line in failure.detail.splitlines()[:8]]
+                if failure.curl:
+                    lines.append(f"      reproduce: {failure.curl}")
+        else:
+            lines += ["", "RESULT: the target conforms to the contract"]
+        return lines
+
+
+_ORDER = {"examples": 0, "coverage": 1, "fuzzing": 2, "stateful": 3}
+
+
+def _phase_order(key: tuple[str, str]) -> tuple[int, str]:
+    return _ORDER.get(key[0], 9), key[1]
