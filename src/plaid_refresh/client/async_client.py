@@ -1,0 +1,113 @@
+"""AsyncPlaidRefreshClient: the asyncio client. One httpx connection pool per instance."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from plaid_refresh_client.models import JWKPublicKey, TransactionsRefreshResponse
+from tenacity import AsyncRetrying, retry_if_exception
+
+from plaid_refresh.client.base import BaseClient
+from plaid_refresh.client.core import KEY_GET, REFRESH, Operation
+from plaid_refresh.client.credentials import Secret
+from plaid_refresh.client.errors import PlaidError
+
+
+class AsyncPlaidRefreshClient(BaseClient):
+    """The async twin of PlaidRefreshClient (same construction, same errors, same defaults).
+
+    The per-call deadline is enforced with `asyncio.timeout`, so it also bounds a server that drips
+    bytes slowly; use it from asyncio code.
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.AsyncBaseTransport | None = None,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self._sleep = sleep
+        self._client = self._core.generated_client(transport)
+        self._http = self._client.get_async_httpx_client()
+
+    async def refresh(self, access_token: str | Secret) -> TransactionsRefreshResponse:
+        """Start an on-demand transactions extraction for the Item. Raises a PlaidError subclass."""
+        token = self._token(access_token)
+        return await self._call(REFRESH, self._core.refresh_body(token), (token,))  # type: ignore[no-any-return]
+
+    async def get_webhook_verification_key(self, key_id: str) -> JWKPublicKey:
+        """The public JWK that signs webhooks whose JWT header carries `kid == key_id`."""
+        body = self._core.key_get_body(self._key_id(key_id))
+        return await self._call(KEY_GET, body, ())  # type: ignore[no-any-return]
+
+    async def _call(self, operation: Operation, body: Any, call_secrets: tuple[str, ...]) -> Any:
+        self._check_open()
+        core = self._core
+        secrets = (*core.credentials.values(), *call_secrets)
+        deadline_at = core.deadline_at()
+        attempts = 0
+
+        async def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            remaining = core.remaining(deadline_at)
+            if remaining is not None and remaining <= 0:
+                raise core.deadline_error(operation)
+            started = core.clock()
+            try:
+                async with asyncio.timeout(remaining):
+                    response = await self._http.request(
+                        **core.request_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
+                    )
+            except TimeoutError as exc:
+                error: PlaidError = core.deadline_error(operation)
+                core.log_attempt(operation, attempts, started, secrets, error=error)
+                raise error from exc
+            except httpx.HTTPError as exc:
+                error = core.transport_error(operation, exc, secrets, core.remaining(deadline_at))
+                core.log_attempt(operation, attempts, started, secrets, error=error)
+                raise error from exc
+            try:
+                result, request_id = core.interpret(operation, response, secrets)
+            except PlaidError as error:
+                core.log_attempt(operation, attempts, started, secrets, error=error)
+                raise
+            core.log_attempt(
+                operation, attempts, started, secrets, status=response.status_code, request_id=request_id
+            )
+            return result
+
+        retrying = AsyncRetrying(
+            stop=core.stop(deadline_at),
+            wait=core.wait,
+            retry=retry_if_exception(core.should_retry),
+            sleep=self._sleep,
+            before_sleep=core.log_retry(operation, secrets),
+            reraise=True,
+        )
+        try:
+            return await retrying(attempt)
+        except PlaidError as error:
+            error.attempts = attempts
+            raise
+
+    async def aclose(self) -> None:
+        """Close the connection pool. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            await self._http.aclose()
+
+    async def __aenter__(self) -> Self:
+        self._check_open()
+        return self
+
+    async def __aexit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        await self.aclose()

@@ -1,0 +1,177 @@
+"""Construction shared by the sync and async clients: environments, from_env, validation, repr."""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Mapping
+from typing import Any, Self
+
+import httpx
+
+from plaid_refresh.client.config import (
+    DEFAULT_DEADLINE,
+    DEFAULT_LIMITS,
+    DEFAULT_TIMEOUT,
+    ENVIRONMENTS,
+    check_base_url,
+    check_deadline,
+    check_timeout,
+    environment_url,
+)
+from plaid_refresh.client.core import ClientCore
+from plaid_refresh.client.credentials import Credentials, Secret
+from plaid_refresh.client.errors import PlaidArgumentError, PlaidConfigurationError
+from plaid_refresh.client.retry import RetryPolicy
+
+ENV_ENVIRONMENT = "PLAID_ENV"
+ENV_BASE_URL = "PLAID_BASE_URL"
+ENV_CLIENT_ID = "PLAID_CLIENT_ID"
+ENV_SECRET = "PLAID_SECRET"  # noqa: S105 - the name of a variable, not a secret
+
+
+class BaseClient:
+    """Holds a ClientCore; subclasses add the sync or async calls."""
+
+    _core_class: type[ClientCore] = ClientCore
+
+    def __init__(
+        self,
+        *,
+        client_id: str | Secret,
+        secret: str | Secret,
+        environment: str | None = None,
+        base_url: str | None = None,
+        timeout: httpx.Timeout | float = DEFAULT_TIMEOUT,
+        deadline: float | None = DEFAULT_DEADLINE,
+        limits: httpx.Limits = DEFAULT_LIMITS,
+        retries: RetryPolicy | int | None = None,
+        verify: bool | str = True,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        if base_url is not None:
+            url = check_base_url(base_url)
+            label = environment or "custom"
+        elif environment is not None:
+            url, label = environment_url(environment), environment
+        else:
+            raise PlaidConfigurationError("give an environment (sandbox, production) or a base_url")
+        if not isinstance(limits, httpx.Limits):
+            raise PlaidConfigurationError("limits must be an httpx.Limits")
+        self._core = self._core_class(
+            base_url=url,
+            environment=label,
+            credentials=Credentials(client_id, secret),
+            timeout=check_timeout(timeout),
+            deadline=check_deadline(deadline),
+            limits=limits,
+            retry=RetryPolicy.coerce(retries),
+            verify=verify,
+            clock=clock,
+        )
+        self._closed = False
+
+    # ---- one-call construction ------------------------------------------------------------------
+
+    @classmethod
+    def sandbox(cls, *, client_id: str | Secret, secret: str | Secret, **options: Any) -> Self:
+        """A client for https://sandbox.plaid.com."""
+        return cls(client_id=client_id, secret=secret, environment="sandbox", **options)
+
+    @classmethod
+    def production(cls, *, client_id: str | Secret, secret: str | Secret, **options: Any) -> Self:
+        """A client for https://production.plaid.com."""
+        return cls(client_id=client_id, secret=secret, environment="production", **options)
+
+    @classmethod
+    def custom(cls, base_url: str, *, client_id: str | Secret, secret: str | Secret, **options: Any) -> Self:
+        """A client for any Plaid-compatible server (a proxy, a stub, the reference server)."""
+        return cls(client_id=client_id, secret=secret, base_url=base_url, **options)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Self:
+        """Configured from PLAID_ENV (sandbox | production) or PLAID_BASE_URL (wins when both are set),
+        PLAID_CLIENT_ID and PLAID_SECRET. Missing variables are named in the error."""
+        env = os.environ if environ is None else environ
+
+        def get(name: str) -> str | None:
+            value = env.get(name, "").strip()
+            return value or None
+
+        base_url, environment = get(ENV_BASE_URL), get(ENV_ENVIRONMENT)
+        missing = [name for name in (ENV_CLIENT_ID, ENV_SECRET) if get(name) is None]
+        if base_url is None and environment is None:
+            missing.insert(
+                0, f"{ENV_ENVIRONMENT} (one of {', '.join(sorted(ENVIRONMENTS))}) or {ENV_BASE_URL}"
+            )
+        if missing:
+            raise PlaidConfigurationError(
+                "cannot configure the Plaid client: environment variable(s) not set or empty: "
+                + "; ".join(missing)
+            )
+        if environment is not None and base_url is None and environment not in ENVIRONMENTS:
+            raise PlaidConfigurationError(
+                f"{ENV_ENVIRONMENT}={environment[:50]!r} is not one of {', '.join(sorted(ENVIRONMENTS))}; "
+                f"set {ENV_BASE_URL} for any other server"
+            )
+        return cls(
+            client_id=Secret(env[ENV_CLIENT_ID].strip()),
+            secret=Secret(env[ENV_SECRET].strip()),
+            environment=environment,
+            base_url=base_url,
+            **options,
+        )
+
+    # ---- introspection --------------------------------------------------------------------------
+
+    @property
+    def environment(self) -> str:
+        return self._core.environment
+
+    @property
+    def base_url(self) -> str:
+        return self._core.base_url
+
+    @property
+    def timeout(self) -> httpx.Timeout:
+        return self._core.timeout
+
+    @property
+    def deadline(self) -> float | None:
+        return self._core.deadline
+
+    @property
+    def limits(self) -> httpx.Limits:
+        return self._core.limits
+
+    @property
+    def retry_policy(self) -> RetryPolicy:
+        return self._core.retry
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(environment={self.environment!r}, base_url={self.base_url!r})"
+
+    __str__ = __repr__
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        raise TypeError(
+            f"{type(self).__name__} cannot be pickled (it holds credentials and a connection pool)"
+        )
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RuntimeError(f"{type(self).__name__} is closed; create a new one")
+
+    @staticmethod
+    def _token(access_token: str | Secret) -> str:
+        if isinstance(access_token, Secret):
+            return access_token.reveal()
+        if not isinstance(access_token, str):
+            raise PlaidArgumentError(f"access_token must be a str, not {type(access_token).__name__}")
+        return access_token
+
+    @staticmethod
+    def _key_id(key_id: str) -> str:
+        if not isinstance(key_id, str):
+            raise PlaidArgumentError(f"key_id must be a str, not {type(key_id).__name__}")
+        return key_id

@@ -1,0 +1,84 @@
+"""Environments and the safe defaults: timeouts, the per-call deadline and pool limits."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+import httpx
+
+from plaid_refresh.client.errors import PlaidConfigurationError
+from plaid_refresh.spec import load_spec
+
+
+def _environments() -> dict[str, str]:
+    """Named environments from the spec's `servers` (https://sandbox.plaid.com -> "sandbox")."""
+    found: dict[str, str] = {}
+    for server in load_spec()["servers"]:
+        url = str(server["url"]).rstrip("/")
+        host = urlsplit(url).hostname or ""
+        found[host.split(".", 1)[0]] = url
+    return found
+
+
+ENVIRONMENTS: dict[str, str] = _environments()
+"""{"sandbox": "https://sandbox.plaid.com", "production": "https://production.plaid.com"}"""
+
+DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=90.0, write=10.0, pool=30.0)
+"""Connecting fails fast; a refresh may take 30 s or more, so reads may take up to 90 s."""
+
+DEFAULT_DEADLINE = 120.0
+"""Overall seconds per call, across every attempt and backoff sleep."""
+
+DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0)
+"""Enough connections that 100 concurrent slow refreshes never wait for the pool."""
+
+PLAID_VERSION = "2020-09-14"
+
+
+def check_base_url(base_url: str) -> str:
+    """A usable base URL (http or https, with a host), without a trailing slash."""
+    if not isinstance(base_url, str) or not base_url.strip():
+        raise PlaidConfigurationError("base_url is empty")
+    parts = urlsplit(base_url.strip())
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise PlaidConfigurationError(
+            f"base_url must be an http:// or https:// URL with a host, got {base_url.strip()[:100]!r}"
+        )
+    if parts.username or parts.password:
+        raise PlaidConfigurationError("base_url must not carry a user or password; pass client_id/secret")
+    if parts.query or parts.fragment:
+        raise PlaidConfigurationError("base_url must not have a query or fragment")
+    return base_url.strip().rstrip("/")
+
+
+def environment_url(environment: str) -> str:
+    try:
+        return ENVIRONMENTS[environment]
+    except KeyError:
+        known = ", ".join(sorted(ENVIRONMENTS))
+        raise PlaidConfigurationError(
+            f"unknown Plaid environment {environment[:50]!r}; use one of {known}, or a custom base URL"
+        ) from None
+
+
+def check_timeout(timeout: httpx.Timeout | float) -> httpx.Timeout:
+    if isinstance(timeout, httpx.Timeout):
+        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        if any(p is None for p in phases):
+            raise PlaidConfigurationError("every timeout phase (connect, read, write, pool) must be set")
+        if any(p is not None and p <= 0 for p in phases):
+            raise PlaidConfigurationError("timeouts must be positive")
+        return timeout
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
+        return httpx.Timeout(float(timeout))
+    raise PlaidConfigurationError("timeout must be an httpx.Timeout or a positive number of seconds")
+
+
+def check_deadline(deadline: float | None) -> float | None:
+    if deadline is None:
+        return None
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0:
+        raise PlaidConfigurationError(
+            "deadline must be a positive number of seconds, or None for no deadline"
+        )
+    return float(deadline)

@@ -1,0 +1,376 @@
+"""One exception family for everything a call can end with, other than success.
+
+PlaidError
+├── PlaidErrorResponse            Plaid answered with its error object (any documented status)
+│   ├── InvalidRequestError, InvalidInputError, ItemError, ... one class per error_type
+│   │   └── MissingFields, ItemLoginRequired, ...        one class per error_code of KnownErrorCode
+├── PlaidTransportError           no usable answer arrived
+│   ├── PlaidTimeout              a phase timed out, or the per-call deadline passed
+│   └── PlaidConnectionError      connecting or talking to the server failed
+└── PlaidProtocolError            an answer arrived but it is not what the spec promises
+    ├── PlaidNonJsonResponse      e.g. an HTML 502 page from a proxy
+    ├── PlaidUnexpectedStatus     a JSON answer with a status the spec does not list (401, 520, ...)
+    └── PlaidMalformedResponse    truncated JSON, missing fields, wrong types
+
+The code classes are matched to codes through their `code` attribute, which names a `KnownErrorCode`
+member of the generated client: the list of codes lives only in the spec.
+"""
+
+from __future__ import annotations
+
+from typing import Any, ClassVar
+
+from plaid_refresh_client.models import KnownErrorCode, KnownErrorType
+from plaid_refresh_client.models import PlaidError as PlaidErrorModel
+
+
+class PlaidConfigurationError(ValueError):
+    """The client cannot be built as asked (missing environment variable, bad URL, bad credential)."""
+
+
+class PlaidArgumentError(ValueError):
+    """An argument cannot be sent as given (wrong type, or the body would break the spec). The
+    message names the field, never its value."""
+
+
+class PlaidError(Exception):
+    """Base of every failure of a call. Attributes are None where they do not apply."""
+
+    error_type: str | None
+    error_code: str | None
+    error_message: str | None
+    display_message: str | None
+    request_id: str | None
+    status_code: int | None
+    documentation_url: str | None
+    model: PlaidErrorModel | None
+    attempts: int
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        error_type: str | None = None,
+        error_code: str | None = None,
+        error_message: str | None = None,
+        display_message: str | None = None,
+        request_id: str | None = None,
+        status_code: int | None = None,
+        documentation_url: str | None = None,
+        model: PlaidErrorModel | None = None,
+        attempts: int = 1,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.error_type = error_type
+        self.error_code = error_code
+        self.error_message = error_message
+        self.display_message = display_message
+        self.request_id = request_id
+        self.status_code = status_code
+        self.documentation_url = documentation_url
+        self.model = model
+        self.attempts = attempts
+
+    def __str__(self) -> str:
+        suffix = f" [attempts={self.attempts}]" if self.attempts > 1 else ""
+        return f"{self.message}{suffix}"
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(status_code={self.status_code!r}, error_type={self.error_type!r}, "
+            f"error_code={self.error_code!r}, request_id={self.request_id!r}, attempts={self.attempts})"
+        )
+
+
+# ---- Plaid error objects ---------------------------------------------------------------------------
+
+
+class PlaidErrorResponse(PlaidError):
+    """Plaid answered with its error object. Unknown types/codes land here or on the type class."""
+
+    error_type: str
+    error_code: str
+    error_message: str
+    type: ClassVar[KnownErrorType | None] = None
+    code: ClassVar[KnownErrorCode | None] = None
+
+
+class InvalidRequestError(PlaidErrorResponse):
+    type = KnownErrorType.INVALID_REQUEST
+
+
+class InvalidResultError(PlaidErrorResponse):
+    type = KnownErrorType.INVALID_RESULT
+
+
+class InvalidInputError(PlaidErrorResponse):
+    type = KnownErrorType.INVALID_INPUT
+
+
+class InstitutionError(PlaidErrorResponse):
+    type = KnownErrorType.INSTITUTION_ERROR
+
+
+class RateLimitError(PlaidErrorResponse):
+    type = KnownErrorType.RATE_LIMIT_EXCEEDED
+
+
+class ApiError(PlaidErrorResponse):
+    type = KnownErrorType.API_ERROR
+
+
+class ItemError(PlaidErrorResponse):
+    type = KnownErrorType.ITEM_ERROR
+
+
+class AssetReportError(PlaidErrorResponse):
+    type = KnownErrorType.ASSET_REPORT_ERROR
+
+
+class RecaptchaError(PlaidErrorResponse):
+    type = KnownErrorType.RECAPTCHA_ERROR
+
+
+class OAuthError(PlaidErrorResponse):
+    type = KnownErrorType.OAUTH_ERROR
+
+
+class PaymentError(PlaidErrorResponse):
+    type = KnownErrorType.PAYMENT_ERROR
+
+
+class BankTransferError(PlaidErrorResponse):
+    type = KnownErrorType.BANK_TRANSFER_ERROR
+
+
+class IncomeVerificationError(PlaidErrorResponse):
+    type = KnownErrorType.INCOME_VERIFICATION_ERROR
+
+
+class MicrodepositsError(PlaidErrorResponse):
+    type = KnownErrorType.MICRODEPOSITS_ERROR
+
+
+class SandboxError(PlaidErrorResponse):
+    type = KnownErrorType.SANDBOX_ERROR
+
+
+class PartnerError(PlaidErrorResponse):
+    type = KnownErrorType.PARTNER_ERROR
+
+
+class TransactionsError(PlaidErrorResponse):
+    type = KnownErrorType.TRANSACTIONS_ERROR
+
+
+class TransactionError(PlaidErrorResponse):
+    type = KnownErrorType.TRANSACTION_ERROR
+
+
+class TransferError(PlaidErrorResponse):
+    type = KnownErrorType.TRANSFER_ERROR
+
+
+class CheckReportError(PlaidErrorResponse):
+    type = KnownErrorType.CHECK_REPORT_ERROR
+
+
+class ConsumerReportError(PlaidErrorResponse):
+    type = KnownErrorType.CONSUMER_REPORT_ERROR
+
+
+class UserError(PlaidErrorResponse):
+    type = KnownErrorType.USER_ERROR
+
+
+# INVALID_REQUEST
+class MissingFields(InvalidRequestError):
+    code = KnownErrorCode.MISSING_FIELDS
+
+
+class UnknownFields(InvalidRequestError):
+    code = KnownErrorCode.UNKNOWN_FIELDS
+
+
+class InvalidField(InvalidRequestError):
+    code = KnownErrorCode.INVALID_FIELD
+
+
+class InvalidBody(InvalidRequestError):
+    code = KnownErrorCode.INVALID_BODY
+
+
+class InvalidHeaders(InvalidRequestError):
+    code = KnownErrorCode.INVALID_HEADERS
+
+
+class IncompatibleApiVersion(InvalidRequestError):
+    code = KnownErrorCode.INCOMPATIBLE_API_VERSION
+
+
+class NotFound(InvalidRequestError):
+    code = KnownErrorCode.NOT_FOUND
+
+
+# INVALID_INPUT
+class InvalidApiKeys(InvalidInputError):
+    code = KnownErrorCode.INVALID_API_KEYS
+
+
+class InvalidAccessToken(InvalidInputError):
+    code = KnownErrorCode.INVALID_ACCESS_TOKEN
+
+
+class UnauthorizedEnvironment(InvalidInputError):
+    code = KnownErrorCode.UNAUTHORIZED_ENVIRONMENT
+
+
+class UnauthorizedRouteAccess(InvalidInputError):
+    code = KnownErrorCode.UNAUTHORIZED_ROUTE_ACCESS
+
+
+class InvalidWebhookVerificationKeyId(InvalidInputError):
+    code = KnownErrorCode.INVALID_WEBHOOK_VERIFICATION_KEY_ID
+
+
+# ITEM_ERROR
+class ItemLoginRequired(ItemError):
+    code = KnownErrorCode.ITEM_LOGIN_REQUIRED
+
+
+class ProductsNotSupported(ItemError):
+    code = KnownErrorCode.PRODUCTS_NOT_SUPPORTED
+
+
+class ProductNotEnabled(ItemError):
+    code = KnownErrorCode.PRODUCT_NOT_ENABLED
+
+
+class ProductNotReady(ItemError):
+    code = KnownErrorCode.PRODUCT_NOT_READY
+
+
+class ItemNotFound(ItemError):
+    code = KnownErrorCode.ITEM_NOT_FOUND
+
+
+class ItemLocked(ItemError):
+    code = KnownErrorCode.ITEM_LOCKED
+
+
+class AccessNotGranted(ItemError):
+    code = KnownErrorCode.ACCESS_NOT_GRANTED
+
+
+# INSTITUTION_ERROR
+class InstitutionDown(InstitutionError):
+    code = KnownErrorCode.INSTITUTION_DOWN
+
+
+class InstitutionNotResponding(InstitutionError):
+    code = KnownErrorCode.INSTITUTION_NOT_RESPONDING
+
+
+class InstitutionNotAvailable(InstitutionError):
+    code = KnownErrorCode.INSTITUTION_NOT_AVAILABLE
+
+
+# RATE_LIMIT_EXCEEDED
+class TransactionsRefreshLimit(RateLimitError):
+    code = KnownErrorCode.TRANSACTIONS_REFRESH_LIMIT
+
+
+class InstitutionRateLimit(RateLimitError):
+    code = KnownErrorCode.INSTITUTION_RATE_LIMIT
+
+
+# API_ERROR
+class InternalServerError(ApiError):
+    code = KnownErrorCode.INTERNAL_SERVER_ERROR
+
+
+class PlannedMaintenance(ApiError):
+    code = KnownErrorCode.PLANNED_MAINTENANCE
+
+
+# ---- no usable answer ------------------------------------------------------------------------------
+
+
+class PlaidTransportError(PlaidError):
+    """No answer arrived. `phase` says where it failed: connect, read, write, pool, deadline, ..."""
+
+    def __init__(self, message: str, *, phase: str, attempts: int = 1) -> None:
+        super().__init__(message, attempts=attempts)
+        self.phase = phase
+
+
+class PlaidTimeout(PlaidTransportError):
+    """A timeout phase (connect/read/write/pool) elapsed, or the overall per-call deadline passed."""
+
+
+class PlaidConnectionError(PlaidTransportError):
+    """The connection could not be made, or broke before a full answer arrived."""
+
+
+# ---- an answer that breaks the spec ----------------------------------------------------------------
+
+
+class PlaidProtocolError(PlaidError):
+    """An answer arrived but does not match the spec. `content_type` and a short scrubbed `snippet`
+    of the body say what came back."""
+
+    def __init__(
+        self, message: str, *, status_code: int, content_type: str, snippet: str, **fields: Any
+    ) -> None:
+        super().__init__(message, status_code=status_code, **fields)
+        self.content_type = content_type
+        self.snippet = snippet
+
+
+class PlaidNonJsonResponse(PlaidProtocolError):
+    """The body is not JSON at all (an HTML error page from a proxy or load balancer, an empty body)."""
+
+
+class PlaidUnexpectedStatus(PlaidProtocolError):
+    """A JSON answer with an HTTP status the spec does not list for this operation (401, 499, 502, 520, ...).
+    If the body was a Plaid error object, its fields are filled in."""
+
+
+class PlaidMalformedResponse(PlaidProtocolError):
+    """JSON that is truncated, or does not match the spec's schema for its status (missing or
+    wrongly typed fields). Unknown extra fields are never a reason for this error."""
+
+
+# ---- code/type -> class ----------------------------------------------------------------------------
+
+
+def _subclasses(cls: type[PlaidErrorResponse]) -> list[type[PlaidErrorResponse]]:
+    found: list[type[PlaidErrorResponse]] = []
+    for sub in cls.__subclasses__():
+        found.append(sub)
+        found.extend(_subclasses(sub))
+    return found
+
+
+def _build_maps() -> tuple[dict[str, type[PlaidErrorResponse]], dict[str, type[PlaidErrorResponse]]]:
+    by_code: dict[str, type[PlaidErrorResponse]] = {}
+    by_type: dict[str, type[PlaidErrorResponse]] = {}
+    for sub in _subclasses(PlaidErrorResponse):
+        # Only the classes of this module: user subclasses must not change how codes map.
+        if sub.__module__ != __name__:
+            continue
+        if "code" in vars(sub) and sub.code is not None:
+            by_code[sub.code.value] = sub
+        elif "type" in vars(sub) and sub.type is not None:
+            by_type[sub.type.value] = sub
+    return by_code, by_type
+
+
+ERROR_CLASS_BY_CODE, ERROR_CLASS_BY_TYPE = _build_maps()
+"""Keyed by the generated enums' values; a test checks every KnownErrorCode/KnownErrorType has a class."""
+
+
+def error_class_for(error_type: str, error_code: str) -> type[PlaidErrorResponse]:
+    """The most specific class: the code's, else the type's, else PlaidErrorResponse."""
+    return ERROR_CLASS_BY_CODE.get(error_code) or ERROR_CLASS_BY_TYPE.get(error_type) or PlaidErrorResponse

@@ -1,0 +1,130 @@
+"""Which failures are retried, and how long to wait between attempts (tenacity does the looping).
+
+Retried by default:
+- connection failures (the request never reached the server, or the connection broke): refresh is
+  safe to repeat; at worst Plaid runs one more extraction;
+- connect timeouts (nothing was sent);
+- 500 INTERNAL_SERVER_ERROR and 503 PLANNED_MAINTENANCE (Plaid documents both as retryable);
+- 429 TRANSACTIONS_REFRESH_LIMIT and INSTITUTION_RATE_LIMIT: the limits are per-minute windows, so
+  a wait of seconds can succeed (the per-client window of 100/minute frees up continuously); these
+  use a longer backoff;
+- 502/503/504 from a gateway without a Plaid error body.
+
+Not retried by default:
+- read timeouts: the server already had the request for the whole read timeout (90 s by default);
+  re-sending doubles the load and the rate-limit budget spent, and the deadline would cut it short
+  anyway. Turn on with `retry_read_timeouts=True`;
+- pool timeouts: the caller runs more concurrent calls than the pool holds; retrying adds load;
+- every other 4xx, malformed answers and unknown statuses: repeating cannot fix them.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass, field, replace
+
+from plaid_refresh_client.models import KnownErrorCode
+
+from plaid_refresh.client.errors import (
+    PlaidConfigurationError,
+    PlaidConnectionError,
+    PlaidError,
+    PlaidErrorResponse,
+    PlaidProtocolError,
+    PlaidTimeout,
+    RateLimitError,
+)
+
+DEFAULT_RETRY_CODES = frozenset(
+    code.value
+    for code in (
+        KnownErrorCode.INTERNAL_SERVER_ERROR,
+        KnownErrorCode.PLANNED_MAINTENANCE,
+        KnownErrorCode.TRANSACTIONS_REFRESH_LIMIT,
+        KnownErrorCode.INSTITUTION_RATE_LIMIT,
+    )
+)
+RETRY_STATUSES_FOR_CODES = frozenset({429, 500, 503})
+"""A retry code is honoured only with one of these statuses: a 400 is never retried, whatever its body."""
+
+
+@dataclass(frozen=True)
+class RetryPolicy:
+    """Bounded retries with exponential backoff and jitter. `RetryPolicy.disabled()` turns them off.
+
+    Attempt n (n >= 1) that failed waits `min(initial * 2**(n-1), max) + uniform(0, jitter)` seconds,
+    rate-limit answers use the `rate_limit_*` schedule. The per-call deadline bounds the total.
+    """
+
+    max_attempts: int = 4
+    backoff_initial: float = 0.5
+    backoff_max: float = 8.0
+    backoff_jitter: float = 0.5
+    rate_limit_backoff_initial: float = 2.0
+    rate_limit_backoff_max: float = 30.0
+    rate_limit_backoff_jitter: float = 2.0
+    retry_codes: frozenset[str] = DEFAULT_RETRY_CODES
+    retry_gateway_statuses: frozenset[int] = frozenset({502, 503, 504})
+    retry_connection_errors: bool = True
+    retry_connect_timeouts: bool = True
+    retry_read_timeouts: bool = False
+    rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
+
+    def __post_init__(self) -> None:
+        if isinstance(self.max_attempts, bool) or not isinstance(self.max_attempts, int):
+            raise PlaidConfigurationError("max_attempts must be an int")
+        if not 1 <= self.max_attempts <= 20:
+            raise PlaidConfigurationError("max_attempts must be between 1 (no retries) and 20")
+        for name in ("backoff_initial", "backoff_max", "backoff_jitter", "rate_limit_backoff_initial",
+                     "rate_limit_backoff_max", "rate_limit_backoff_jitter"):  # fmt: skip
+            if getattr(self, name) < 0:
+                raise PlaidConfigurationError(f"{name} must not be negative")
+
+    @classmethod
+    def disabled(cls) -> RetryPolicy:
+        return cls(max_attempts=1)
+
+    @classmethod
+    def coerce(cls, retries: RetryPolicy | int | None) -> RetryPolicy:
+        """`retries=N` means N retries (N+1 attempts) with the default backoff; 0: none; None: default."""
+        if retries is None:
+            return cls()
+        if isinstance(retries, RetryPolicy):
+            return retries
+        if isinstance(retries, bool) or not isinstance(retries, int) or retries < 0:
+            raise PlaidConfigurationError("retries must be a RetryPolicy or a number of retries >= 0")
+        return replace(cls(), max_attempts=retries + 1)
+
+    def should_retry(self, error: BaseException) -> bool:
+        if isinstance(error, PlaidErrorResponse):
+            return error.status_code in RETRY_STATUSES_FOR_CODES and error.error_code in self.retry_codes
+        if isinstance(error, PlaidTimeout):
+            if error.phase == "connect":
+                return self.retry_connect_timeouts
+            if error.phase == "read":
+                return self.retry_read_timeouts
+            return False  # pool (local congestion), deadline (time is up)
+        if isinstance(error, PlaidConnectionError):
+            return self.retry_connection_errors and error.phase != "decode"
+        if isinstance(error, PlaidProtocolError):
+            return (
+                error.status_code in self.retry_gateway_statuses and error.model is None  # not a Plaid error
+            )
+        return False
+
+    def backoff(self, error: BaseException | None, attempt: int) -> float:
+        """Seconds to wait after failed attempt number `attempt` (1-based)."""
+        if isinstance(error, RateLimitError):
+            initial, cap, jitter = (
+                self.rate_limit_backoff_initial,
+                self.rate_limit_backoff_max,
+                self.rate_limit_backoff_jitter,
+            )
+        else:
+            initial, cap, jitter = self.backoff_initial, self.backoff_max, self.backoff_jitter
+        base: float = min(initial * 2.0 ** max(attempt - 1, 0), cap)
+        return base + self.rng.uniform(0.0, jitter)
+
+
+def is_plaid_error(error: BaseException) -> bool:
+    return isinstance(error, PlaidError)

@@ -1,0 +1,107 @@
+"""PlaidRefreshClient: the blocking client. One httpx connection pool per instance; thread-safe."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from plaid_refresh_client.models import JWKPublicKey, TransactionsRefreshResponse
+from tenacity import Retrying, retry_if_exception
+
+from plaid_refresh.client.base import BaseClient
+from plaid_refresh.client.core import KEY_GET, REFRESH, Operation
+from plaid_refresh.client.credentials import Secret
+from plaid_refresh.client.errors import PlaidError
+
+
+class PlaidRefreshClient(BaseClient):
+    """Calls Plaid's /transactions/refresh (and /webhook_verification_key/get) safely.
+
+    Build one with `PlaidRefreshClient.sandbox(...)`, `.production(...)`, `.custom(base_url, ...)` or
+    `.from_env()`, reuse it for the life of the process, and close it (or use `with`).
+    """
+
+    def __init__(
+        self,
+        *,
+        transport: httpx.BaseTransport | None = None,
+        sleep: Callable[[float], None] = time.sleep,
+        **options: Any,
+    ) -> None:
+        super().__init__(**options)
+        self._sleep = sleep
+        self._client = self._core.generated_client(transport)
+        self._http = self._client.get_httpx_client()
+
+    def refresh(self, access_token: str | Secret) -> TransactionsRefreshResponse:
+        """Start an on-demand transactions extraction for the Item. Raises a PlaidError subclass."""
+        token = self._token(access_token)
+        return self._call(REFRESH, self._core.refresh_body(token), (token,))  # type: ignore[no-any-return]
+
+    def get_webhook_verification_key(self, key_id: str) -> JWKPublicKey:
+        """The public JWK that signs webhooks whose JWT header carries `kid == key_id`."""
+        return self._call(KEY_GET, self._core.key_get_body(self._key_id(key_id)), ())  # type: ignore[no-any-return]
+
+    def _call(self, operation: Operation, body: Any, call_secrets: tuple[str, ...]) -> Any:
+        self._check_open()
+        core = self._core
+        secrets = (*core.credentials.values(), *call_secrets)
+        deadline_at = core.deadline_at()
+        attempts = 0
+
+        def attempt() -> Any:
+            nonlocal attempts
+            attempts += 1
+            remaining = core.remaining(deadline_at)
+            if remaining is not None and remaining <= 0:
+                raise core.deadline_error(operation)
+            started = core.clock()
+            try:
+                response = self._http.request(
+                    **core.request_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
+                )
+            except httpx.HTTPError as exc:
+                error = core.transport_error(operation, exc, secrets, core.remaining(deadline_at))
+                core.log_attempt(operation, attempts, started, secrets, error=error)
+                raise error from exc
+            try:
+                result, request_id = core.interpret(operation, response, secrets)
+            except PlaidError as error:
+                core.log_attempt(operation, attempts, started, secrets, error=error)
+                raise
+            core.log_attempt(
+                operation, attempts, started, secrets, status=response.status_code, request_id=request_id
+            )
+            return result
+
+        retrying = Retrying(
+            stop=core.stop(deadline_at),
+            wait=core.wait,
+            retry=retry_if_exception(core.should_retry),
+            sleep=self._sleep,
+            before_sleep=core.log_retry(operation, secrets),
+            reraise=True,
+        )
+        try:
+            return retrying(attempt)
+        except PlaidError as error:
+            error.attempts = attempts
+            raise
+
+    def close(self) -> None:
+        """Close the connection pool. Idempotent."""
+        if not self._closed:
+            self._closed = True
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        self._check_open()
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()

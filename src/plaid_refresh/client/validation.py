@@ -1,0 +1,86 @@
+"""JSON Schema validators for request and response bodies, compiled once from the spec.
+
+The generated models do no type checking (`from_dict` accepts anything), so bodies are checked here
+against the very schemas the spec declares, before any generated code touches them.
+"""
+
+from __future__ import annotations
+
+from functools import cache
+from typing import Any
+
+from jsonschema import Draft202012Validator
+
+from plaid_refresh.spec import load_spec, resolve, standalone_schema
+
+
+def _operation(path: str) -> dict[str, Any]:
+    operation: dict[str, Any] = load_spec()["paths"][path]["post"]
+    return operation
+
+
+@cache
+def documented_statuses(path: str) -> frozenset[int]:
+    return frozenset(int(status) for status in _operation(path)["responses"])
+
+
+@cache
+def response_validator(path: str, status: int) -> Draft202012Validator:
+    response = resolve(_operation(path)["responses"][str(status)])
+    schema = response["content"]["application/json"]["schema"]
+    return Draft202012Validator(standalone_schema(schema))
+
+
+@cache
+def request_validator(path: str) -> Draft202012Validator:
+    body = resolve(_operation(path)["requestBody"])
+    return Draft202012Validator(standalone_schema(body["content"]["application/json"]["schema"]))
+
+
+@cache
+def error_object_validator() -> Draft202012Validator:
+    return Draft202012Validator(standalone_schema({"$ref": "#/components/schemas/PlaidError"}))
+
+
+def describe_errors(validator: Draft202012Validator, instance: Any, limit: int = 3) -> list[str]:
+    """Problems as "<json path>: <keyword> <expected>", never quoting the offending value (it may be
+    a secret, or huge)."""
+    problems: list[str] = []
+    for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.path)):
+        where = error.json_path
+        if error.validator == "required":
+            required = [str(name) for name in error.validator_value]
+            problems.append(f"{where}: missing required field(s) {_missing(error.instance, required)}")
+        elif error.validator == "type":
+            problems.append(
+                f"{where}: expected type {error.validator_value}, got {_json_type(error.instance)}"
+            )
+        elif error.validator in ("anyOf", "oneOf"):
+            problems.append(f"{where}: matches none of the allowed forms (got {_json_type(error.instance)})")
+        else:
+            problems.append(f"{where}: fails {error.validator} {error.validator_value!r}"[:200])
+        if len(problems) >= limit:
+            break
+    return problems
+
+
+def _missing(instance: Any, required: list[str]) -> str:
+    if not isinstance(instance, dict):
+        return ", ".join(required)
+    return ", ".join(name for name in required if name not in instance)
+
+
+def _json_type(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "boolean"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, str):
+        return "string"
+    if isinstance(value, list):
+        return "array"
+    if isinstance(value, dict):
+        return "object"
+    return type(value).__name__
