@@ -88,4 +88,12 @@ unit: $(PY_STAMP) ## The toolkit's own tests (tests/)
 	@echo "==> pytest tests/"
 	$(BIN)/pytest -q tests
 
+# The reference server (docs/server.md). Override e.g. `make serve PORT=9000 ITEMS=items.yaml DB=state.sqlite3`.
+PORT ?= 8787
+ITEMS ?=
+DB ?=
+.PHONY: serve
+serve: $(PY_STAMP) ## Run the reference server on 127.0.0.1 (vars PORT=8787, ITEMS, DB); Ctrl-C stops it
+	$(BIN)/plaid-refresh serve --port "$(PORT)" $(if $(ITEMS),--items "$(ITEMS)") $(if $(DB),--db "$(DB)")
+
 test: check-generated lint unit ## Everything CI runs: drift check, lint, all tests
