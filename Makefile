@@ -28,7 +28,7 @@ export UV_PYTHON := $(PYTHON)
 export UV_PYTHON_DOWNLOADS := never
 export UV_CACHE_DIR := $(abspath .cache/uv)
 
-.PHONY: help setup generate check-generated lint lint-spec lint-code typecheck test unit
+.PHONY: help setup generate check-generated lint lint-spec lint-code typecheck test unit bench bench-smoke wrk
 
 help: ## Show the targets
 	@grep -E '^[a-zA-Z_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-18s %s\n", $$1, $$2}'
@@ -79,7 +79,7 @@ lint-code: $(PY_STAMP) ## ruff on the hand-written code
 
 typecheck: $(PY_STAMP) ## mypy --strict on hand-written and generated code
 	@echo "==> mypy --strict"
-	$(BIN)/mypy --strict src tests
+	$(BIN)/mypy --strict src tests bench
 	$(BIN)/mypy --strict $(GENERATED)/plaid_refresh_client
 
 lint: lint-spec lint-code typecheck ## Every static check: spec validation, Spectral, ruff, mypy --strict
@@ -97,3 +97,19 @@ serve: $(PY_STAMP) ## Run the reference server on 127.0.0.1 (vars PORT=8787, ITE
 	$(BIN)/plaid-refresh serve --port "$(PORT)" $(if $(ITEMS),--items "$(ITEMS)") $(if $(DB),--db "$(DB)")
 
 test: check-generated lint unit ## Everything CI runs: drift check, lint, all tests
+
+# wrk (Debian package) is the load generator of the server benchmark. Installed here when missing and we
+# are root with apt-get; otherwise bench/ falls back to its bounded asyncio load generator.
+wrk:
+	@command -v wrk >/dev/null 2>&1 || { [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && \
+		echo "==> installing wrk (apt-get)" && \
+		{ DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >/dev/null 2>&1 || \
+		  { timeout 300 apt-get update -q >/dev/null 2>&1 && \
+		    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >/dev/null 2>&1; }; }; } || \
+		echo "==> wrk not available: the server benchmark uses the asyncio load generator"
+
+bench: $(PY_STAMP) $(NODE_STAMP) wrk ## Benchmarks side by side with the peers (~15 min): prints the table, writes BENCHMARKS.md
+	$(BIN)/python -m bench --command "make bench"
+
+bench-smoke: $(PY_STAMP) $(NODE_STAMP) wrk ## Every benchmark with tiny counts (< 1 min), report in reports/bench-smoke.md
+	$(BIN)/python -m bench --smoke --command "make bench-smoke"

@@ -1,0 +1,183 @@
+"""Contract testing speed: schemathesis cases per second against the reference server.
+
+Two transports, same work: in-process (schemathesis calls the ASGI app directly, no sockets) and
+over loopback (the reference server on uvicorn in a separate process). The work is what a contract
+run does: every operation of the spec, positive and negative generation, the examples, coverage
+and fuzzing phases, all of schemathesis' checks on every response. When the project's contract
+suite (`make contract`) exists, it is timed as well, since its own checks add to the cost.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import time
+from dataclasses import dataclass
+from typing import Any
+
+from bench import procs, stats, targets
+from bench.results import Goal, Section, Table, fmt
+
+SPEC = procs.ROOT / "openapi" / "transactions-refresh.yaml"
+
+
+@dataclass(frozen=True)
+class Config:
+    rounds: int = 3
+    max_examples: int = 100  # schemathesis' default per operation and mode
+    suite: bool = True
+
+
+SMOKE = Config(rounds=1, max_examples=3, suite=False)
+
+
+def _schema(mode: str, max_examples: int, base_url: str | None, app: Any) -> Any:
+    import schemathesis
+
+    creds = targets.credentials()
+    data: dict[str, Any] = {
+        "headers": {"PLAID-CLIENT-ID": creds.client_id, "PLAID-SECRET": creds.secret},
+        "generation": {"mode": mode, "deterministic": True, "max-examples": max_examples},
+        "phases": {"examples": {"enabled": mode == "positive"}, "stateful": {"enabled": False}},
+        # Plaid answers bad keys with 400, never 401/403, so this check cannot apply.
+        "checks": {"ignored_auth": {"enabled": False}},
+    }
+    if base_url is not None:
+        data["base-url"] = base_url
+    schema = schemathesis.openapi.from_path(str(SPEC), config=schemathesis.Config.from_dict(data))
+    if app is not None:
+        schema.app = app
+
+    def map_case(context: Any, case: Any) -> Any:
+        # Generated body credentials would override the header ones; positive cases need a real Item.
+        if isinstance(case.body, dict):
+            case.body.pop("client_id", None)
+            case.body.pop("secret", None)
+            meta = case.meta
+            if meta is not None and meta.generation.mode.is_positive and "access_token" in case.body:
+                case.body["access_token"] = creds.token(0)
+        return case
+
+    schema.hook("map_case")(map_case)
+    return schema
+
+
+@dataclass(frozen=True)
+class Run:
+    cases: int
+    seconds: float
+    failures: int
+
+    @property
+    def per_second(self) -> float:
+        return self.cases / self.seconds if self.seconds > 0 else float("nan")
+
+
+def run_engine(max_examples: int, *, base_url: str | None = None, app: Any = None) -> Run:
+    """One schemathesis engine run per generation mode; cases counted from the finished scenarios."""
+    from schemathesis import engine
+    from schemathesis.engine import Status
+    from schemathesis.engine.events import ScenarioFinished
+
+    cases = failures = 0
+    start = time.perf_counter()
+    for mode in ("positive", "negative"):
+        for event in engine.from_schema(_schema(mode, max_examples, base_url, app)).execute():
+            if isinstance(event, ScenarioFinished):
+                cases += len(event.recorder.cases)
+                failures += event.status in (Status.FAILURE, Status.ERROR)
+    return Run(cases, time.perf_counter() - start, failures)
+
+
+def run_suite() -> tuple[Run | None, str]:
+    """`make contract`, when the project has it: its own printed cases/s, else cases / wall time."""
+    makefile = (procs.ROOT / "Makefile").read_text()
+    if not re.search(r"^contract:", makefile, re.MULTILINE):
+        return None, "make contract does not exist yet"
+    start = time.perf_counter()
+    out = subprocess.run(
+        ["make", "--no-print-directory", "contract"],
+        cwd=procs.ROOT,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        check=False,
+    )
+    elapsed = time.perf_counter() - start
+    text = out.stdout + out.stderr
+    cases = re.search(r"(\d[\d,]*)\s+cases\b", text)
+    if out.returncode != 0 or not cases:
+        return None, f"make contract exited {out.returncode}; last lines: " + " | ".join(
+            text.strip().splitlines()[-3:]
+        )
+    rate = re.search(r"([\d.,]+)\s+cases/s", text)
+    n = int(cases.group(1).replace(",", ""))
+    seconds = n / float(rate.group(1).replace(",", "")) if rate else elapsed
+    return Run(n, seconds, 0), "make contract"
+
+
+def run(config: Config) -> Section:
+    from plaid_refresh.server import create_app  # noqa: F401 - fail early and clearly if missing
+
+    section = Section("contract", "4. Contract suite speed")
+    plan = procs.cpu_plan()
+    creds = targets.credentials()
+    items = targets.write_items_file(procs.ROOT / "reports" / "bench-items.json", creds)
+    in_process: list[Run] = []
+    loopback: list[Run] = []
+    port = procs.free_port()
+    argv = procs.python_server("reference", port, "--items", str(items), "--high-limits")
+    with procs.running("reference (contract)", argv, port=port, cpus=plan.server) as srv:
+        section.commands.append(srv.command)
+        for _ in range(config.rounds):
+            app = targets.reference_app(items_path=items, latency=0.0, high_limits=True)
+            in_process.append(run_engine(config.max_examples, app=app))
+            loopback.append(run_engine(config.max_examples, base_url=srv.base_url))
+    table = Table("", ["run", "transport", "cases (per round)", "seconds (median)", "cases/s (median)"])
+    for name, runs in (("in-process", in_process), ("loopback", loopback)):
+        table.rows.append(
+            [
+                "schemathesis engine, positive + negative",
+                name,
+                str(runs[0].cases),
+                fmt(stats.median([r.seconds for r in runs]), 2),
+                fmt(stats.median([r.per_second for r in runs])),
+            ]
+        )
+    suite_note = ""
+    if config.suite:
+        suite, suite_note = run_suite()
+        if suite is not None:
+            table.rows.append(
+                [
+                    "make contract (the project's suite)",
+                    "as configured",
+                    str(suite.cases),
+                    fmt(suite.seconds, 2),
+                    fmt(suite.per_second),
+                ]
+            )
+    section.tables.append(table)
+    section.goals.append(
+        Goal(
+            "contract cases/s, in-process",
+            stats.median([r.per_second for r in in_process]),
+            ">=",
+            300,
+            "cases/s",
+        )
+    )
+    section.notes += [
+        f"{config.rounds} rounds alternating in-process and loopback; max-examples {config.max_examples} per "
+        "operation and mode; deterministic generation; phases examples (positive only), coverage, fuzzing; "
+        "all checks but ignored_auth (Plaid answers bad keys with 400, never 401/403).",
+        "In-process: schema.app = the reference ASGI app (no socket); loopback: the reference server in a "
+        f"separate process ({plan.describe()}), rate limiting on with high limits, as in benchmark 3.",
+        "Failures reported by schemathesis per run: "
+        + ", ".join(f"{r.failures}" for r in in_process + loopback)
+        + " (speed is measured either way; correctness is the contract suite's job).",
+    ]
+    if suite_note and suite_note != "make contract":
+        section.notes.append(f"Project suite not timed: {suite_note}.")
+    section.raw = {"in_process": [r.__dict__ for r in in_process], "loopback": [r.__dict__ for r in loopback]}
+    return section

@@ -1,0 +1,51 @@
+"""Child process entry: serve one app under test on uvicorn with httptools + uvloop.
+
+    python -m bench.serve floor --port 8001
+    python -m bench.serve reference --port 8002 [--items FILE] [--latency 2.0] [--high-limits]
+
+Both apps run on exactly the same stack and settings (one worker, no access log, warning-level
+logs), so the difference between them is the work the app does.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+
+from bench import targets
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(prog="python -m bench.serve", description=__doc__.splitlines()[0])
+    parser.add_argument("target", choices=["floor", "reference"])
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--latency", type=float, default=0.0, help="added latency per refresh, seconds")
+    parser.add_argument("--items", type=Path, default=None, help="Items file loaded by the reference server")
+    parser.add_argument(
+        "--high-limits",
+        action="store_true",
+        help="rate limiting on, with limits above what a load test sends",
+    )
+    args = parser.parse_args(argv)
+    app: Any
+    if args.target == "floor":
+        from bench.floor_app import app
+    else:
+        app = targets.reference_app(items_path=args.items, latency=args.latency, high_limits=args.high_limits)
+    uvicorn.run(
+        app,
+        host="127.0.0.1",
+        port=args.port,
+        http="httptools",
+        loop="uvloop",
+        access_log=False,
+        log_level="warning",
+        lifespan="auto",
+    )
+
+
+if __name__ == "__main__":
+    main()
