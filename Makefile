@@ -79,7 +79,7 @@ lint-code: $(PY_STAMP) ## ruff on the hand-written code
 
 typecheck: $(PY_STAMP) ## mypy --strict on hand-written and generated code
 	@echo "==> mypy --strict"
-	$(BIN)/mypy --strict src tests bench
+	$(BIN)/mypy --strict src tests bench contract_tests examples
 	$(BIN)/mypy --strict $(GENERATED)/plaid_refresh_client
 
 lint: lint-spec lint-code typecheck ## Every static check: spec validation, Spectral, ruff, mypy --strict
@@ -87,6 +87,16 @@ lint: lint-spec lint-code typecheck ## Every static check: spec validation, Spec
 unit: $(PY_STAMP) ## The toolkit's own tests (tests/)
 	@echo "==> pytest tests/"
 	$(BIN)/pytest -q tests
+
+# Receiver contract tests (docs/webhooks.md): `make webhook-contract RECEIVER_URL=http://host:port/path`
+# tests your receiver (it must fetch keys from http://127.0.0.1:$(WEBHOOK_KEY_SERVER_PORT)); unset: the example receiver.
+RECEIVER_URL ?=
+WEBHOOK_KEY_SERVER_PORT ?= 8789
+.PHONY: webhook-contract
+webhook-contract: $(PY_STAMP) ## Webhook receiver contract tests (RECEIVER_URL=... to test yours; default: the example receiver)
+	@echo "==> pytest contract_tests/webhooks ($(if $(RECEIVER_URL),receiver $(RECEIVER_URL),the example receiver))"
+	RECEIVER_URL="$(RECEIVER_URL)" WEBHOOK_KEY_SERVER_PORT="$(if $(RECEIVER_URL),$(WEBHOOK_KEY_SERVER_PORT))" \
+		$(BIN)/pytest -q -p no:cacheprovider contract_tests/webhooks
 
 # The reference server (docs/server.md). Override e.g. `make serve PORT=9000 ITEMS=items.yaml DB=state.sqlite3`.
 PORT ?= 8787
@@ -96,7 +106,7 @@ DB ?=
 serve: $(PY_STAMP) ## Run the reference server on 127.0.0.1 (vars PORT=8787, ITEMS, DB); Ctrl-C stops it
 	$(BIN)/plaid-refresh serve --port "$(PORT)" $(if $(ITEMS),--items "$(ITEMS)") $(if $(DB),--db "$(DB)")
 
-test: check-generated lint unit ## Everything CI runs: drift check, lint, all tests
+test: check-generated lint unit webhook-contract ## Everything CI runs: drift check, lint, all tests
 
 # wrk (Debian package) is the load generator of the server benchmark. Installed here when missing and we
 # are root with apt-get; otherwise bench/ falls back to its bounded asyncio load generator.
