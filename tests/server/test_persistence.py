@@ -8,6 +8,7 @@ import httpx
 import pytest
 
 from plaid_refresh.server import TOKEN_TRANSACTIONS_DYNAMIC, ServerConfig, StoreError, create_app
+from plaid_refresh.server.store import MemoryStore, RefreshRecord, SqliteStore
 from tests.server.conftest import HEADERS, Serve
 
 REFRESH = "/transactions/refresh"
@@ -63,3 +64,27 @@ def test_lifespan_shutdown_closes_the_database(serve: Serve, tmp_path: Path) -> 
     with serve(ServerConfig(db_path=db)) as (_, app):
         pass
     assert app._closed
+
+
+def _record(seq: int) -> RefreshRecord:
+    return RefreshRecord(f"req{seq}", "it", float(seq), seq, (f"t{seq}",), (), ())
+
+
+def test_memory_keeps_only_the_newest_records_but_keeps_counting() -> None:
+    store = MemoryStore(history_per_item=3)
+    for seq in range(1, 6):
+        assert store.next_seq("it") == seq
+        store.record(_record(seq))
+    assert [r.seq for r in store.history("it")] == [3, 4, 5]
+    assert store.next_seq("it") == 6
+
+
+def test_database_keeps_everything_and_reloads_the_newest(tmp_path: Path) -> None:
+    store = SqliteStore(tmp_path / "s.sqlite3")
+    for seq in range(1, 6):
+        store.record(_record(seq))
+    store.close()
+    reopened = SqliteStore(tmp_path / "s.sqlite3")
+    assert [r.seq for r in reopened.history("it")] == [1, 2, 3, 4, 5]
+    assert reopened.next_seq("it") == 6
+    reopened.close()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import threading
+from collections import deque
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -37,22 +38,33 @@ class StoreError(RuntimeError):
     """The database cannot be opened or is not one of this server's databases."""
 
 
+# In memory, only the newest records of each Item are kept, so a long benchmark run cannot grow the
+# process without bound; the sequence numbers (and, with --db, the database) keep counting.
+HISTORY_PER_ITEM = 10_000
+
+
 class MemoryStore:
     """State for one server process; lost on exit."""
 
-    def __init__(self) -> None:
+    def __init__(self, history_per_item: int = HISTORY_PER_ITEM) -> None:
         self.items: dict[str, Item] = {}
-        self._history: dict[str, list[RefreshRecord]] = {}
+        self._history: dict[str, deque[RefreshRecord]] = {}
+        self._seq: dict[str, int] = {}
+        self._history_per_item = history_per_item
 
     def put_items(self, items: Iterable[Item]) -> None:
         for item in items:
             self.items[item.access_token] = item
 
     def next_seq(self, item_id: str) -> int:
-        return len(self._history.get(item_id, ())) + 1
+        return self._seq.get(item_id, 0) + 1
 
     def record(self, record: RefreshRecord) -> None:
-        self._history.setdefault(record.item_id, []).append(record)
+        history = self._history.get(record.item_id)
+        if history is None:
+            history = self._history[record.item_id] = deque(maxlen=self._history_per_item)
+        history.append(record)
+        self._seq[record.item_id] = max(record.seq, self._seq.get(record.item_id, 0))
 
     def history(self, item_id: str | None = None) -> list[RefreshRecord]:
         if item_id is not None:
@@ -101,9 +113,11 @@ class SqliteStore(MemoryStore):
                 item = Item.from_dict(orjson.loads(data))
                 self.items[item.access_token] = item
             for row in self._db.execute(
-                "SELECT request_id, item_id, at, seq, added, modified, removed FROM refreshes "
-                "ORDER BY item_id, seq"
-            ):
+                "SELECT request_id, item_id, at, seq, added, modified, removed FROM refreshes AS r "
+                "WHERE seq > (SELECT MAX(seq) FROM refreshes WHERE item_id = r.item_id) - ? "
+                "ORDER BY item_id, seq",
+                (self._history_per_item,),
+            ):  # only the newest records of each Item are held in memory; all stay in the file
                 super().record(
                     RefreshRecord(row[0], row[1], row[2], row[3], *(tuple(orjson.loads(v)) for v in row[4:]))
                 )
