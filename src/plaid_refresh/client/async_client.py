@@ -65,14 +65,15 @@ class AsyncPlaidRefreshClient(BaseClient):
                     response = await self._http.request(
                         **core.request_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
                     )
-            except TimeoutError as exc:
+            except TimeoutError:
                 error: PlaidError = core.deadline_error(operation)
                 core.log_attempt(operation, attempts, started, secrets, error=error)
-                raise error from exc
+                raise error from None
             except httpx.HTTPError as exc:
                 error = core.transport_error(operation, exc, secrets, core.remaining(deadline_at))
                 core.log_attempt(operation, attempts, started, secrets, error=error)
-                raise error from exc
+                # Not chained: the httpx message is already in ours, scrubbed; a cause would print raw.
+                raise error from None
             try:
                 result, request_id = core.interpret(operation, response, secrets)
             except PlaidError as error:

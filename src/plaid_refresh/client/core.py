@@ -327,7 +327,7 @@ class ClientCore:
         self, operation: Operation, exc: Exception, secrets: Iterable[str], remaining: float | None
     ) -> PlaidTransportError:
         forms = secret_forms(secrets)
-        detail = scrub(str(exc) or type(exc).__name__, forms)[:200]
+        detail = scrub(f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__, forms)[:200]
         where = f"POST {operation.path}"
         if isinstance(exc, httpx.TimeoutException):
             phase = next((name for cls, name in _TIMEOUT_PHASES if isinstance(exc, cls)), "other")

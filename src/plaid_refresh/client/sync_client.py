@@ -66,7 +66,8 @@ class PlaidRefreshClient(BaseClient):
             except httpx.HTTPError as exc:
                 error = core.transport_error(operation, exc, secrets, core.remaining(deadline_at))
                 core.log_attempt(operation, attempts, started, secrets, error=error)
-                raise error from exc
+                # Not chained: the httpx message is already in ours, scrubbed; a cause would print raw.
+                raise error from None
             try:
                 result, request_id = core.interpret(operation, response, secrets)
             except PlaidError as error:
