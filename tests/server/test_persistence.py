@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import threading
 from pathlib import Path
 
 import httpx
@@ -88,3 +90,29 @@ def test_database_keeps_everything_and_reloads_the_newest(tmp_path: Path) -> Non
     assert [r.seq for r in reopened.history("it")] == [1, 2, 3, 4, 5]
     assert reopened.next_seq("it") == 6
     reopened.close()
+
+
+def test_shutdown_finishes_in_flight_requests(serve: Serve, tmp_path: Path) -> None:
+    """Leaving running_server while a refresh is in flight: it still gets its 200 and is recorded."""
+    in_flight = threading.Event()
+
+    async def slow_sleep(seconds: float) -> None:
+        in_flight.set()
+        await asyncio.sleep(seconds)
+
+    results: list[int] = []
+    config = ServerConfig(db_path=tmp_path / "s.sqlite3", latency=0.5)
+    with serve(config, sleep=slow_sleep) as (url, app):
+
+        def call() -> None:
+            with httpx.Client(base_url=url, timeout=10) as http:
+                body = {"access_token": TOKEN_TRANSACTIONS_DYNAMIC}
+                results.append(http.post(REFRESH, headers=HEADERS, json=body).status_code)
+
+        worker = threading.Thread(target=call)
+        worker.start()
+        assert in_flight.wait(5)
+    worker.join(10)
+    assert results == [200]
+    assert len(app.store.history()) == 1
+    assert app._closed
