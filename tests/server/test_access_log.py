@@ -52,3 +52,13 @@ def test_access_log_can_be_turned_off(serve: Serve, caplog: pytest.LogCaptureFix
     with serve(ServerConfig(access_log=False)) as (url, _), httpx.Client(base_url=url) as http:
         assert http.post(REFRESH, headers=HEADERS, json={"access_token": TOKEN_HEALTHY}).status_code == 200
     assert _access_lines(caplog) == []
+
+
+def test_reprs_hide_credentials_and_tokens(serve: Serve) -> None:
+    config = ServerConfig(client_id="repr-client-id", secret="repr-secret-value")
+    assert "repr-client-id" not in repr(config)
+    assert "repr-secret-value" not in repr(config)
+    with serve(config) as (_, app):
+        shown = repr(app.store.items[TOKEN_HEALTHY]) + repr(app.signer) + repr(app.config)
+    assert TOKEN_HEALTHY not in shown
+    assert "repr-secret-value" not in shown

@@ -31,9 +31,9 @@ def _positive(instance: object, attribute: attrs.Attribute[int], value: int) -> 
 
 @attrs.frozen
 class ServerConfig:
-    """Settings of the reference server. `secret` is never shown by repr()."""
+    """Settings of the reference server. repr() never shows `client_id` or `secret`."""
 
-    client_id: str = DEFAULT_CLIENT_ID
+    client_id: str = attrs.field(default=DEFAULT_CLIENT_ID, repr=False)
     secret: str = attrs.field(default=DEFAULT_SECRET, repr=False)
     environment: str = attrs.field(default="sandbox", validator=attrs.validators.in_(ENVIRONMENTS))
     items_path: Path | None = None  # YAML or JSON Items file, loaded on top of the built-in Items
