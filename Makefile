@@ -98,6 +98,13 @@ webhook-contract: $(PY_STAMP) ## Webhook receiver contract tests (RECEIVER_URL=.
 	RECEIVER_URL="$(RECEIVER_URL)" WEBHOOK_KEY_SERVER_PORT="$(if $(RECEIVER_URL),$(WEBHOOK_KEY_SERVER_PORT))" \
 		$(BIN)/pytest -q -p no:cacheprovider contract_tests/webhooks
 
+# Client contract tests (docs/client.md): what the client sends validates against the spec, what the spec
+# allows back parses, anything else raises a clear error; broken client variants prove the checks bite.
+.PHONY: client-contract
+client-contract: $(PY_STAMP) ## Client contract tests (contract_tests/client, over httpx.MockTransport)
+	@echo "==> pytest contract_tests/client"
+	$(BIN)/pytest -q -p no:cacheprovider contract_tests/client
+
 # The reference server (docs/server.md). Override e.g. `make serve PORT=9000 ITEMS=items.yaml DB=state.sqlite3`.
 PORT ?= 8787
 ITEMS ?=
@@ -106,7 +113,7 @@ DB ?=
 serve: $(PY_STAMP) ## Run the reference server on 127.0.0.1 (vars PORT=8787, ITEMS, DB); Ctrl-C stops it
 	$(BIN)/plaid-refresh serve --port "$(PORT)" $(if $(ITEMS),--items "$(ITEMS)") $(if $(DB),--db "$(DB)")
 
-test: check-generated lint unit webhook-contract ## Everything CI runs: drift check, lint, all tests
+test: check-generated lint unit webhook-contract client-contract ## Everything CI runs: drift check, lint, all tests
 
 # wrk (Debian package) is the load generator of the server benchmark. Installed here when missing and we
 # are root with apt-get; otherwise bench/ falls back to its bounded asyncio load generator.
