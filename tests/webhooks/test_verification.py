@@ -11,6 +11,8 @@ from typing import Any
 import httpx
 import jwt
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from plaid_refresh_client.models import (
     DefaultUpdateWebhook,
     JWKPublicKey,
@@ -18,6 +20,7 @@ from plaid_refresh_client.models import (
     TransactionsRemovedWebhook,
 )
 
+from contract_tests.webhooks.payloads import codes, strategy
 from plaid_refresh.webhooks import forgeries
 from plaid_refresh.webhooks.signing import WebhookSigner, serialize_webhook
 from plaid_refresh.webhooks.verification import (
@@ -428,3 +431,23 @@ def test_fetcher_async_path(signer: WebhookSigner) -> None:
             await fetch.aclose()
 
     assert asyncio.run(scenario()) == signer.key_id
+
+
+# -- properties over payloads drawn from the spec -----------------------------------------------------
+
+
+@settings(max_examples=40, deadline=None, database=None, suppress_health_check=list(HealthCheck))
+@given(data=st.data())
+def test_any_spec_payload_round_trips_and_any_flipped_byte_is_caught(data: st.DataObject) -> None:
+    clock = FakeClock()
+    signer = WebhookSigner.generate(clock=clock)
+    verifier = WebhookVerifier(CountingFetcher(signer), clock=clock)
+    payload = data.draw(strategy(data.draw(st.sampled_from(codes()))))
+    headers, body = signed(signer, payload)
+    webhook = verifier.verify(headers, body)
+    assert not isinstance(webhook, UnknownWebhook)
+    assert webhook.to_dict() == payload
+    index = data.draw(st.integers(0, len(body) - 1))
+    flipped = body[:index] + bytes([body[index] ^ 0x01]) + body[index + 1 :]
+    with pytest.raises(BodyMismatch):
+        verifier.verify(headers, flipped)
