@@ -1,0 +1,1 @@
+"""An example service that refreshes Items' transactions through the client (see docs/client.md)."""
