@@ -36,6 +36,7 @@ from plaid_refresh.server.ratelimit import SlidingWindowLimiter
 from plaid_refresh.server.simulation import simulate, webhook_payloads
 from plaid_refresh.server.store import MemoryStore, RefreshRecord, open_store
 from plaid_refresh.server.validation import Operation, compile_operations
+from plaid_refresh.webhooks.delivery import RetryPolicy, WebhookOutbox
 from plaid_refresh.webhooks.signing import WebhookSigner
 
 Scope = MutableMapping[str, Any]
@@ -99,6 +100,7 @@ class ReferenceServer:
         webhook_sink: WebhookSink | None,
         signer: WebhookSigner | None,
         items: Iterable[Item],
+        webhook_delivery: RetryPolicy | None = None,
     ) -> None:
         self.config = config
         self._clock = clock
@@ -123,6 +125,11 @@ class ReferenceServer:
             self.store.save_signer(signer)
         self.signer = signer
         self._jwk = signer.public_jwk()
+        # Built-in delivery: a durable outbox in the same database, signed with this signer.
+        self.outbox: WebhookOutbox | None = None
+        if webhook_delivery is not None and self._sink is None:
+            self.outbox = WebhookOutbox(signer, path=config.db_path, policy=webhook_delivery)
+            self._sink = self.outbox.enqueue
         self.limiter = (
             SlidingWindowLimiter(config.item_limit_per_minute, config.client_limit_per_minute, clock)
             if config.rate_limit
@@ -149,8 +156,12 @@ class ReferenceServer:
         while True:
             message = await receive()
             if message["type"] == "lifespan.startup":
+                if self.outbox is not None:
+                    await self.outbox.start()  # resumes deliveries left pending in the database
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
+                if self.outbox is not None:
+                    await self.outbox.stop()  # unfinished deliveries stay pending for the next start
                 self.close()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
@@ -160,6 +171,8 @@ class ReferenceServer:
         if not self._closed:
             self._closed = True
             self.store.close()
+            if self.outbox is not None:
+                self.outbox.close()
 
     def _request_id(self) -> str:
         return f"{self._rid_prefix}{next(self._rid_counter):08x}"
@@ -378,6 +391,7 @@ def create_app(
     webhook_sink: WebhookSink | None = None,
     signer: WebhookSigner | None = None,
     items: Iterable[Item] = (),
+    webhook_delivery: RetryPolicy | None = None,
 ) -> ReferenceServer:
     """Build the reference server's ASGI app.
 
@@ -389,6 +403,9 @@ def create_app(
     - `signer`: the webhook signing key served by /webhook_verification_key/get; default: the key
       stored in `config.db_path`, else a new one (stored there when a database is used).
     - `items`: extra Items, added after the built-in ones and the Items file.
+    - `webhook_delivery`: deliver webhooks with this retry policy through a `WebhookOutbox` (signed
+      with `signer`, persisted in `config.db_path`, started/stopped by the ASGI lifespan); ignored
+      when `webhook_sink` is given. Default: no delivery.
 
     Raises ItemsFileError / StoreError (clear messages) for a bad Items file or database."""
     config = config or ServerConfig()
@@ -400,4 +417,5 @@ def create_app(
         webhook_sink=webhook_sink,
         signer=signer,
         items=items,
+        webhook_delivery=webhook_delivery,
     )
