@@ -57,16 +57,16 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
         return
     stats = session.stats()
     kind = "generated" if "test_generated" in report.nodeid else "scenario"
-    if report.when == "call":
-        stats.outcomes[(kind, report.outcome)] += 1
-        if kind == "generated":
-            stats.generated_seconds += report.duration
-        if report.failed:
-            stats.record_report_failure(report.nodeid, str(report.longrepr))
-    elif report.skipped:
+    if report.skipped:
         stats.outcomes[(kind, "skipped")] += 1
         reason = report.longrepr[2] if isinstance(report.longrepr, tuple) else str(report.longrepr)
         stats.skips.append((report.nodeid.rsplit("::", 1)[-1], str(reason).removeprefix("Skipped: ")))
+    elif report.when == "call":
+        stats.outcomes[(kind, report.outcome)] += 1
+        if kind == "generated":
+            stats.generated_seconds += report.duration
+        elif report.failed:  # generated tests record their own, structured failures
+            stats.record_report_failure(report.nodeid, str(report.longrepr))
     elif report.failed:
         stats.outcomes[(kind, f"{report.when} error")] += 1
         stats.record_report_failure(report.nodeid, str(report.longrepr))

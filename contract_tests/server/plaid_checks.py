@@ -36,6 +36,11 @@ EXPECTED_CODE_BY_COVERAGE_SCENARIO: Final[Mapping[str, str]] = {
     "object_missing_required_property": "MISSING_FIELDS",
     "object_unexpected_properties": "UNKNOWN_FIELDS",
 }
+# Expected error_code when a negative case's only invalid component is this (lower-cased) header.
+EXPECTED_CODE_BY_HEADER: Final[Mapping[str, str]] = {
+    "plaid-version": "INCOMPATIBLE_API_VERSION",
+    "content-type": "INVALID_HEADERS",
+}
 
 
 @dataclass(frozen=True)
@@ -71,6 +76,9 @@ def error_table() -> ErrorTable:
         type_by_code=type_by_code,
         statuses_by_code={k: frozenset(v) for k, v in by_code.items()},
     )
+
+
+PLAID_VERSIONS: Final[tuple[str, ...]] = tuple(load_spec()["components"]["schemas"]["PlaidVersion"]["enum"])
 
 
 @cache
@@ -130,13 +138,14 @@ def error_envelope_problems(answer: Answer) -> list[str]:
     if body is None:
         problems.append(f"{answer.describe()}: the body is not a JSON object, so not a Plaid error")
         return problems
-    for error in sorted(_error_validator().iter_errors(body), key=lambda e: list(map(str, e.absolute_path)))[
-        :5
-    ]:
-        problems.append(
-            f"{answer.describe()}: PlaidError violation at {_path(error.absolute_path)}: "
-            f"fails `{error.validator}: {json.dumps(error.validator_value)[:120]}`"
-        )
+    violations: list[str] = []
+    for error in sorted(_error_validator().iter_errors(body), key=lambda e: list(map(str, e.absolute_path))):
+        # jsonschema's own messages quote the offending value; only `required` names nothing but a field.
+        rule = error.message if error.validator == "required" else f"fails `{error.validator}`"
+        violation = f"at {_path(error.absolute_path)}: {rule}"
+        if violation not in violations:
+            violations.append(violation)
+    problems += [f"{answer.describe()}: not a PlaidError: {v}" for v in violations[:6]]
     return problems
 
 
@@ -194,7 +203,9 @@ def rejection_problems(answer: Answer, *, expected_code: str | None = None) -> l
     """An answer to deliberately invalid input: a Plaid input error (INVALID_REQUEST, or INVALID_INPUT for a
     value Plaid can only judge after parsing), never a success, a server error or a bare 4xx."""
     if answer.status < 400:
-        return []  # built-in `negative_data_rejection` owns "invalid input accepted"
+        if expected_code is not None:  # unambiguous violations (e.g. an unknown field) must be refused
+            return [f"{answer.describe()}: invalid input accepted; expected {expected_code}"]
+        return []  # built-in `negative_data_rejection` owns the general "invalid input accepted"
     if answer.status >= 500:
         return [
             f"{answer.describe()}: invalid input must be answered 4xx INVALID_REQUEST, not a server error"
@@ -239,23 +250,35 @@ def plaid_request_id(ctx: CheckContext, response: Response, case: Case[Any]) -> 
     return None
 
 
+def _where(value: Any) -> str:
+    return str(getattr(value, "value", value)).lower()
+
+
 def _expected_code(case: Case[Any]) -> str | None:
-    """The error_code a negative coverage case must get, when only its body is invalid and the kind of
-    violation has exactly one Plaid code."""
+    """The error_code a negative case must get, when exactly one component is invalid and that kind of
+    violation has exactly one Plaid code (see EXPECTED_CODE_BY_COVERAGE_SCENARIO / _BY_HEADER)."""
     meta = case.meta
     if meta is None:
         return None
-    scenario = getattr(meta.phase.data, "scenario", None)
     location = getattr(meta.phase.data, "parameter_location", None)
-    if scenario is None or location is None or str(getattr(location, "value", location)) != "body":
+    if location is None:
         return None
-    # Several invalid components (e.g. a bad Plaid-Version too): the server may name any of them.
-    others = [
-        info.mode for where, info in meta.components.items() if str(getattr(where, "value", where)) != "body"
-    ]
+    # Several invalid components (e.g. a bad Plaid-Version and a bad body): the server may name any of them.
+    others = [info.mode for where, info in meta.components.items() if _where(where) != _where(location)]
     if any(mode.is_negative for mode in others):
         return None
-    return EXPECTED_CODE_BY_COVERAGE_SCENARIO.get(str(getattr(scenario, "value", scenario)))
+    if _where(location) == "body":
+        return EXPECTED_CODE_BY_COVERAGE_SCENARIO.get(_where(getattr(meta.phase.data, "scenario", "")))
+    if _where(location) == "header":
+        header = _where(getattr(meta.phase.data, "parameter", ""))
+        # Both of these headers are checked by the server: only demand the code of the one that is wrong.
+        headers = {str(k).lower(): str(v) for k, v in (case.headers or {}).items()}
+        version_ok = headers.get("plaid-version", PLAID_VERSIONS[0]) in PLAID_VERSIONS
+        content_type = headers.get("content-type", case.media_type or "")
+        json_ok = content_type.split(";", 1)[0].strip().lower() == "application/json"
+        if (header == "plaid-version" and json_ok) or (header == "content-type" and version_ok):
+            return EXPECTED_CODE_BY_HEADER[header]
+    return None
 
 
 def plaid_negative_input_rejected(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:

@@ -19,7 +19,7 @@ from schemathesis import Case
 
 from plaid_refresh.redaction import scrub
 
-_FAILURE_TITLE = re.compile(r"^- (ST\d+ .+)$", re.MULTILINE)
+_FAILURE_TITLE = re.compile(r"^- (ST\d+ .+|\w+(?:Error|Timeout|Exception): .+)$", re.MULTILINE)
 _CURL = re.compile(r"^\s*(curl .+)$", re.MULTILINE)
 
 

@@ -40,7 +40,8 @@ SPECIAL_TOKEN_ENV: Final[Mapping[str, str]] = {
 LIVE_REQUIRED_ENV: Final = ("PLAID_CLIENT_ID", "PLAID_SECRET", "PLAID_ACCESS_TOKEN")
 TRANSPORTS: Final = ("asgi", "loopback")
 # Plaid's endpoint can take 30 s or more; a live run must not give up before Plaid does.
-LIVE_TIMEOUT: Final = httpx.Timeout(60.0, connect=10.0)
+# PLAID_CONTRACT_TIMEOUT (seconds) overrides it, e.g. to bound a run against a mock that hangs.
+LIVE_TIMEOUT_SECONDS: Final = 60.0
 LOCAL_TIMEOUT: Final = httpx.Timeout(10.0)
 
 
@@ -59,6 +60,7 @@ class Target:
     app: Any = None  # an ASGI app for in-process targets
     base_url: str | None = None  # for live and loopback targets
     webhook_key_id: str | None = None  # a key id /webhook_verification_key/get knows, if any
+    timeout: float = LIVE_TIMEOUT_SECONDS  # per request, for networked targets
     special_tokens: Mapping[str, str] = field(default_factory=dict)
     is_reference: bool = False  # the embedded reference server (its special Items always exist)
     # In-process targets: builds a fresh app; `rate_limited=True` gives one with Plaid's documented limits.
@@ -97,7 +99,8 @@ class Target:
     def client(self) -> Iterator[httpx.Client]:
         """An httpx client bound to this target: real HTTP for URLs, an in-process ASGI bridge for apps."""
         if self.base_url is not None:
-            with httpx.Client(base_url=self.base_url, timeout=LIVE_TIMEOUT) as client:
+            timeout = httpx.Timeout(self.timeout, connect=min(self.timeout, 10.0))
+            with httpx.Client(base_url=self.base_url, timeout=timeout) as client:
                 yield client
             return
         # httpx.Client enters and exits its transport (the portal's event loop thread) itself.
@@ -140,6 +143,19 @@ class SyncASGITransport(httpx.BaseTransport):
         )
 
 
+def _timeout(env: Mapping[str, str]) -> float:
+    value = env.get("PLAID_CONTRACT_TIMEOUT", "").strip()
+    if not value:
+        return LIVE_TIMEOUT_SECONDS
+    try:
+        seconds = float(value)
+    except ValueError:
+        seconds = 0.0
+    if not 0 < seconds <= 600:
+        raise TargetError(f"PLAID_CONTRACT_TIMEOUT must be a number of seconds in (0, 600], got {value!r}")
+    return seconds
+
+
 def _missing(env: Mapping[str, str], names: tuple[str, ...]) -> list[str]:
     return [name for name in names if not env.get(name, "").strip()]
 
@@ -178,6 +194,7 @@ def target_from_env(env: Mapping[str, str] | None = None) -> Target:
             )
         return Target(
             name=base_url.rstrip("/"),
+            timeout=_timeout(env),
             base_url=base_url.rstrip("/"),
             client_id=env["PLAID_CLIENT_ID"].strip(),
             secret=env["PLAID_SECRET"].strip(),

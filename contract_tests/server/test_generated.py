@@ -30,6 +30,9 @@ def _run(suite: SuiteSchema, case: Case[Any], test: str) -> None:
     except FailureGroup as failure:
         stats.record_failure(f"{test}[{case.operation.label}]", str(failure))
         raise
+    except Exception as error:  # transport trouble (timeouts, refused connections): still in the summary
+        stats.record_failure(f"{test}[{case.operation.label}]", f"- {type(error).__name__}: {error}")
+        raise
 
 
 @positive.schema.parametrize()

@@ -1,0 +1,150 @@
+"""Proof that the contract suite can fail: the unchanged suite, run as users run it (pytest on
+contract_tests/server), against each deliberately broken server of broken.py, must fail, and fail for the
+right reason; against the same wrapper with nothing broken it must pass, so the proof is not vacuous.
+
+Each run is a separate pytest process (the suite picks its target from the environment at start-up), pointed
+at the variant with PLAID_CONTRACT_APP, in-process (no sockets), with fuzzing bounded to 10 examples per
+operation and mode. Two runs at a time: the machine has two cores.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from tests.contract_suite.broken import BROKEN_VARIANTS
+
+ROOT = Path(__file__).resolve().parents[2]
+MAX_EXAMPLES = "10"
+RUN_TIMEOUT = 240  # seconds per suite run; a hung run fails the proof instead of blocking CI
+
+# For each variant, the (test, text) pairs that must be among the suite's failures: the generated layer
+# (test_positive / test_negative: schemathesis checks) and the scenario layer, wherever each applies.
+EXPECTED: dict[str, list[tuple[str, str]]] = {
+    "missing_request_id": [
+        ("test_positive", "plaid_request_id"),
+        ("test_scenario[healthy_refresh_succeeds]", "request_id is missing"),
+    ],
+    "wrong_status_for_error_type": [
+        ("test_negative", "plaid_status_matches_error_type"),
+        ("test_scenario[missing_fields]", "HTTP 422 with error_type INVALID_REQUEST"),
+    ],
+    "server_error_on_malformed_json": [
+        ("test_negative", "plaid_negative_input_rejected"),
+        ("test_scenario[invalid_body_malformed_json]", "got HTTP 500"),
+    ],
+    "unknown_fields_accepted": [
+        ("test_scenario[unknown_fields]", "expected HTTP 400 INVALID_REQUEST/UNKNOWN_FIELDS, got HTTP 200"),
+    ],
+    "bad_keys_ignored": [
+        ("test_positive", "plaid_bad_api_keys_rejected"),
+        ("test_scenario[invalid_api_keys_in_headers]", "INVALID_API_KEYS, got HTTP 200"),
+        ("test_scenario[invalid_api_keys_in_body]", "INVALID_API_KEYS, got HTTP 200"),
+    ],
+    "wrong_content_type": [
+        ("test_positive", "Undocumented Content-Type"),
+        ("test_scenario[missing_fields]", "an error answer must be application/json"),
+        ("test_scenario[healthy_refresh_succeeds]", "a success must be application/json"),
+    ],
+    "error_not_plaid_shaped": [
+        ("test_negative", "plaid_error_envelope"),
+        ("test_scenario[missing_fields]", "not a PlaidError"),
+    ],
+    "wrong_code_for_missing_field": [
+        ("test_scenario[missing_fields]", "MISSING_FIELDS, got HTTP 400"),
+    ],
+    "unauthorized_for_bad_keys": [
+        ("test_positive", "plaid_bad_api_keys_rejected"),
+        ("test_scenario[invalid_api_keys_in_headers]", "HTTP 401"),
+    ],
+    "html_bad_gateway": [
+        ("test_positive", "Server error"),
+        ("test_positive", "plaid_error_envelope"),
+        ("test_scenario[plaid_version_absent_accepted]", "HTTP 502 (text/html"),
+    ],
+    "content_type_not_checked": [
+        ("test_negative", "expected INVALID_HEADERS"),
+        ("test_scenario[invalid_headers_text_plain]", "INVALID_HEADERS, got HTTP 200"),
+        ("test_scenario[invalid_headers_missing_content_type]", "INVALID_HEADERS, got HTTP 200"),
+    ],
+    "version_not_checked": [
+        ("test_negative", "expected INCOMPATIBLE_API_VERSION"),
+        ("test_scenario[plaid_version_unsupported]", "INCOMPATIBLE_API_VERSION, got HTTP 200"),
+    ],
+}
+
+
+@dataclass
+class SuiteRun:
+    returncode: int
+    output: str
+    tests: int = 0
+    skipped: int = 0
+    failures: dict[str, list[str]] = field(default_factory=dict)  # test name -> failure texts
+
+    def failed(self, test: str, text: str) -> bool:
+        return any(text in failure for failure in self.failures.get(test, []))
+
+
+def run_suite(variant: str, reports: Path) -> SuiteRun:
+    junit = reports / f"{variant}.xml"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAID_")}
+    env.update(
+        PLAID_CONTRACT_APP=f"tests.contract_suite.broken:{variant}",
+        PLAID_CONTRACT_MAX_EXAMPLES=MAX_EXAMPLES,
+        PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
+    )
+    command = [
+        sys.executable, "-m", "pytest", "contract_tests/server", "-q", "-p", "no:cacheprovider",
+        f"--junitxml={junit}",
+    ]  # fmt: skip
+    done = subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
+    )
+    run = SuiteRun(returncode=done.returncode, output=done.stdout[-6000:] + done.stderr[-3000:])
+    if junit.exists():
+        for case in ET.parse(junit).iter("testcase"):
+            run.tests += 1
+            run.skipped += len(case.findall("skipped"))
+            for problem in [*case.findall("failure"), *case.findall("error")]:
+                text = f"{problem.get('message', '')}\n{problem.text or ''}"
+                run.failures.setdefault(case.get("name", ""), []).append(text)
+    return run
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory: pytest.TempPathFactory) -> dict[str, SuiteRun]:
+    reports = tmp_path_factory.mktemp("suite-runs")
+    variants = ["unbroken", *BROKEN_VARIANTS]
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        results = pool.map(lambda variant: run_suite(variant, reports), variants)
+        return dict(zip(variants, results, strict=True))
+
+
+def test_every_variant_has_expectations() -> None:
+    assert len(BROKEN_VARIANTS) >= 8
+    assert set(EXPECTED) == set(BROKEN_VARIANTS)
+
+
+def test_unbroken_server_passes(runs: dict[str, SuiteRun]) -> None:
+    run = runs["unbroken"]
+    assert run.returncode == 0, run.output
+    assert run.failures == {}
+    # Everything ran: the 2 generated tests per mode and every scenario, none skipped on the reference server.
+    assert run.tests >= 30
+    assert run.skipped == 0, run.output
+
+
+@pytest.mark.parametrize("variant", list(BROKEN_VARIANTS))
+def test_suite_catches_broken_server(variant: str, runs: dict[str, SuiteRun]) -> None:
+    run = runs[variant]
+    assert run.returncode == 1, f"the suite did not fail against {variant}:\n{run.output}"
+    missed = [(test, text) for test, text in EXPECTED[variant] if not run.failed(test, text)]
+    assert not missed, f"{variant}: expected failures not reported: {missed}\nfailed: {sorted(run.failures)}"
