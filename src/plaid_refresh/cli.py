@@ -179,7 +179,46 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default="info",
         help="server log level (default: %(default)s)",
     )
+    add(
+        "--webhooks",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="deliver webhooks to Items' webhook URLs: signed, retried with backoff, pending ones kept "
+        "in --db across restarts (default: on; see docs/webhooks.md)",
+    )
+    add(
+        "--webhook-retry-delay",
+        type=_seconds,
+        default=30.0,
+        metavar="SECONDS",
+        help="first retry of a failed webhook after this long (default: %(default)g, as Plaid)",
+    )
+    add(
+        "--webhook-retry-factor",
+        type=_factor,
+        default=4.0,
+        metavar="X",
+        help="each next retry delay is X times the previous one (default: %(default)g, as Plaid)",
+    )
+    add(
+        "--webhook-attempts",
+        type=_positive_int,
+        default=7,
+        metavar="N",
+        help="a webhook is recorded as failed after N attempts (default: %(default)s, ~11 h with "
+        "the default delays)",
+    )
     parser.set_defaults(handler=_serve)
+
+
+def _factor(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if not 1.0 <= value <= 100.0:
+        raise argparse.ArgumentTypeError(f"must be between 1 and 100, got {text}")
+    return value
 
 
 def _credential(flag: str | None, env: str) -> tuple[str | None, str]:
@@ -202,6 +241,7 @@ def _serve(args: argparse.Namespace) -> int:
         StoreError,
         create_app,
     )
+    from plaid_refresh.webhooks.delivery import RetryPolicy
 
     client_id, client_id_source = _credential(args.client_id, "PLAID_CLIENT_ID")
     secret, secret_source = _credential(args.secret, "PLAID_SECRET")
@@ -224,7 +264,8 @@ def _serve(args: argparse.Namespace) -> int:
     )
     _configure_logging(args.log_level)
     try:
-        app = create_app(config)
+        delivery = RetryPolicy(args.webhook_retry_delay, args.webhook_retry_factor, args.webhook_attempts)
+        app = create_app(config, webhook_delivery=delivery if args.webhooks else None)
     except (ItemsFileError, StoreError) as exc:
         print(f"plaid-refresh serve: error: {exc}", file=sys.stderr)
         return 2
@@ -233,7 +274,8 @@ def _serve(args: argparse.Namespace) -> int:
         f"plaid-refresh: reference server on http://{shown_host}:{args.port} "
         f"(environment {config.environment}; client_id from {client_id_source}, secret from {secret_source}; "
         f"{len(app.store.items)} Items; state {'in ' + str(args.db) if args.db else 'in memory'}; "
-        f"rate limit {'on' if config.rate_limit else 'off'}). Ctrl-C stops.",
+        f"rate limit {'on' if config.rate_limit else 'off'}; webhooks {'on' if args.webhooks else 'off'}). "
+        "Ctrl-C stops.",
         file=sys.stderr,
         flush=True,
     )
@@ -255,7 +297,7 @@ def _serve(args: argparse.Namespace) -> int:
 def _configure_logging(level: str) -> None:
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(logging.Formatter("%(message)s"))
-    for name in ("plaid_refresh.server", "uvicorn"):
+    for name in ("plaid_refresh.server", "plaid_refresh.webhooks", "uvicorn"):
         log = logging.getLogger(name)
         log.handlers[:] = [handler]
         log.setLevel(level.upper())
