@@ -93,6 +93,11 @@ class LoadResult:
     p99_ms: float
     command: str = ""
     notes: list[str] = field(default_factory=list)
+    server_cpu_s: float = math.nan  # CPU seconds the server process used during the run, when known
+
+    @property
+    def server_cpu_us_per_request(self) -> float:
+        return self.server_cpu_s / self.requests * 1e6 if self.requests else math.nan
 
     @property
     def ok_2xx(self) -> int:

@@ -70,6 +70,19 @@ def wait_for_port(port: int, proc: subprocess.Popen[bytes], timeout: float) -> N
     raise TimeoutError(f"server did not listen on {HOST}:{port} within {timeout:.0f} s")
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used so far (NaN if unreadable).
+
+    On a shared machine wall-clock throughput depends on what else runs; CPU time per request does
+    much less, so the server benchmark reports both."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except (OSError, IndexError):
+        return float("nan")
+    # After the ")" closing the command name: field 3 is state, so utime (14) and stime (15) are at 11, 12.
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 @dataclass
 class Running:
     name: str
@@ -109,6 +122,7 @@ def running(
     port: int,
     cpus: set[int] | None = None,
     startup_timeout: float = 30.0,
+    stop_timeout: float = 5.0,
     log_dir: Path = ROOT / "reports" / "bench-logs",
 ) -> Iterator[Running]:
     """Run argv (which must listen on `port`) for the duration of the block, output to a log file."""
@@ -123,7 +137,7 @@ def running(
             wait_for_port(port, proc, startup_timeout)
             yield Running(name, port, proc, full, log)
         finally:
-            stop(proc)
+            stop(proc, stop_timeout)
 
 
 def python_server(target: str, port: int, *extra: str) -> list[str]:

@@ -10,6 +10,7 @@ logs), so the difference between them is the work the app does.
 from __future__ import annotations
 
 import argparse
+import signal
 from pathlib import Path
 from typing import Any
 
@@ -29,12 +30,23 @@ def main(argv: list[str] | None = None) -> None:
         action="store_true",
         help="rate limiting on, with limits above what a load test sends",
     )
+    parser.add_argument(
+        "--profile", type=Path, default=None, help="write a pyinstrument text profile here on exit"
+    )
     args = parser.parse_args(argv)
     app: Any
     if args.target == "floor":
         from bench.floor_app import app
     else:
         app = targets.reference_app(items_path=args.items, latency=args.latency, high_limits=args.high_limits)
+    profiler = None
+    if args.profile is not None:
+        from pyinstrument import Profiler
+
+        profiler = Profiler(interval=0.0005, async_mode="disabled")
+        # uvicorn re-raises the SIGTERM it caught once shut down; a no-op handler lets us write the profile.
+        signal.signal(signal.SIGTERM, lambda signum, frame: None)
+        profiler.start()
     uvicorn.run(
         app,
         host="127.0.0.1",
@@ -45,6 +57,9 @@ def main(argv: list[str] | None = None) -> None:
         log_level="warning",
         lifespan="auto",
     )
+    if profiler is not None:  # uvicorn.run returns after a graceful SIGTERM shutdown
+        profiler.stop()
+        args.profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))
 
 
 if __name__ == "__main__":

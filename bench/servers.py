@@ -115,6 +115,7 @@ def run(config: Config) -> Section:
             order = servers[r % len(servers) :] + servers[: r % len(servers)]
             for server in order:
                 for connections in CONNECTIONS:
+                    cpu_before = procs.cpu_seconds(running[server.name].proc.pid)
                     result = loadgen.run(
                         running[server.name].base_url,
                         connections=connections,
@@ -123,10 +124,13 @@ def run(config: Config) -> Section:
                         use_wrk=use_wrk,
                         cpu_prefix=load_prefix,
                     )
+                    result.server_cpu_s = procs.cpu_seconds(running[server.name].proc.pid) - cpu_before
                     server.results.setdefault(connections, []).append(result)
                     section.commands.append(result.command)
         if config.exercise_fallback and use_wrk:
-            fallback = loadgen.run_asyncio(running[FLOOR].base_url, connections=4, duration_s=0.5, creds=creds)
+            fallback = loadgen.run_asyncio(
+                running[FLOOR].base_url, connections=4, duration_s=0.5, creds=creds
+            )
             section.notes.append(
                 f"asyncio fallback check against the floor: {fallback.requests} requests, "
                 f"{fallback.non_2xx} non-2xx, {fallback.socket_errors} socket errors."
@@ -161,6 +165,7 @@ def _tabulate(
             "requests/s",
             "p50 ms",
             "p99 ms",
+            "server CPU µs/request",
             "x floor",
             "x Prism (default logging)",
             "2xx",
@@ -180,6 +185,7 @@ def _tabulate(
                     fmt(stats.median(rps)),
                     fmt(stats.median([r.p50_ms for r in results]), 2),
                     fmt(stats.median([r.p99_ms for r in results]), 2),
+                    fmt(stats.median([r.server_cpu_us_per_request for r in results])),
                     fmt_ratio(stats.paired_ratio(rps, _rps(floor, connections))),
                     fmt_ratio(stats.paired_ratio(rps, _rps(prism, connections))) if prism else "n/a",
                     str(sum(r.ok_2xx for r in results)),
@@ -231,6 +237,8 @@ def _tabulate(
         "limits of 2/Item and 100/client per minute), then answered 200. With Plaid's real limits "
         "a load test "
         "would measure a wall of cheap 429s, or need ~10^6 Items to stay under 2 calls per Item per minute.",
+        "'server CPU µs/request' is the server process's user+system CPU time during the run divided by the "
+        "requests it answered: unlike requests/s it hardly depends on what else the shared machine runs. "
         "Floor and reference run on the same stack: `python -m bench.serve` = uvicorn.run(http='httptools', "
         "loop='uvloop', access_log=False, log_level='warning'), one worker.",
     ]

@@ -113,8 +113,12 @@ def raw_httpx_sync(base_url: str, creds: Credentials) -> SyncClient:
 
 
 def raw_httpx_async(base_url: str, creds: Credentials, limits: httpx.Limits | None = None) -> AsyncClient:
+    # httpx's own default pool (100 connections, 20 kept alive) unless told otherwise: raw httpx as used.
     client = httpx.AsyncClient(
-        base_url=base_url, headers=_headers(creds), timeout=TIMEOUT, limits=limits or httpx.Limits()
+        base_url=base_url,
+        headers=_headers(creds),
+        timeout=TIMEOUT,
+        limits=httpx.Limits(max_connections=100, max_keepalive_connections=20) if limits is None else limits,
     )
 
     async def call(token: str) -> None:
@@ -192,23 +196,49 @@ def plaid_python_sync(base_url: str, creds: Credentials) -> SyncClient:
 
 
 def project_client_available() -> bool:
-    """True once this project's public client is importable and wired below."""
-    return False
+    """True once this project's public client is importable from `plaid_refresh`."""
+    try:
+        import plaid_refresh
+    except ImportError:
+        return False
+    return hasattr(plaid_refresh, "PlaidRefreshClient") and hasattr(plaid_refresh, "AsyncPlaidRefreshClient")
 
 
 def project_sync(base_url: str, creds: Credentials) -> SyncClient | None:
-    """This project's sync client, or None until it exists."""
-    return None
+    """This project's sync client with its defaults (timeouts, deadline, retries, pool limits)."""
+    if not project_client_available():
+        return None
+    from plaid_refresh import PlaidRefreshClient
+
+    client = PlaidRefreshClient.custom(base_url, client_id=creds.client_id, secret=creds.secret)
+
+    def call(token: str) -> None:
+        if not client.refresh(token).request_id:
+            raise RuntimeError("unexpected answer: no request_id")
+
+    return SyncClient("this project's client", call, client.close)
 
 
 def project_async(base_url: str, creds: Credentials) -> AsyncClient | None:
-    """This project's async client, or None until it exists."""
-    return None
+    """This project's async client with its defaults (timeouts, deadline, retries, pool limits)."""
+    if not project_client_available():
+        return None
+    from plaid_refresh import AsyncPlaidRefreshClient
+
+    client = AsyncPlaidRefreshClient.custom(base_url, client_id=creds.client_id, secret=creds.secret)
+
+    async def call(token: str) -> None:
+        if not (await client.refresh(token)).request_id:
+            raise RuntimeError("unexpected answer: no request_id")
+
+    return AsyncClient("this project's client", call, client.aclose)
 
 
 def project_import_statement() -> str | None:
-    """What a service writes to use this project's client; None until it exists."""
-    return None
+    """What a service writes to use this project's client (its documented import)."""
+    if not project_client_available():
+        return None
+    return "from plaid_refresh import PlaidRefreshClient, AsyncPlaidRefreshClient"
 
 
 SyncFactory = Callable[[str, Credentials], SyncClient | None]
