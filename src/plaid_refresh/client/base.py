@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import ssl
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Self
@@ -46,7 +47,7 @@ class BaseClient:
         deadline: float | None = DEFAULT_DEADLINE,
         limits: httpx.Limits = DEFAULT_LIMITS,
         retries: RetryPolicy | int | None = None,
-        verify: bool | str = True,
+        verify: bool | ssl.SSLContext = True,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         if base_url is not None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import logging
+import ssl
 from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
@@ -153,7 +154,7 @@ class ClientCore:
         deadline: float | None,
         limits: httpx.Limits,
         retry: RetryPolicy,
-        verify: bool | str,
+        verify: bool | ssl.SSLContext,
         clock: Callable[[], float],
     ) -> None:
         self.base_url = base_url
