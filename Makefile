@@ -105,6 +105,21 @@ client-contract: $(PY_STAMP) ## Client contract tests (contract_tests/client, ov
 	@echo "==> pytest contract_tests/client"
 	$(BIN)/pytest -q -p no:cacheprovider contract_tests/client
 
+# Server contract suite (docs/contract.md): `make contract` checks the embedded reference server, no setup;
+# `make contract BASE_URL=https://sandbox.plaid.com` checks any live server with PLAID_CLIENT_ID, PLAID_SECRET
+# and PLAID_ACCESS_TOKEN from the environment (PLAID_TOKEN_* for special Items). JUnit: reports/contract-junit.xml.
+BASE_URL ?=
+.PHONY: contract contract-prism
+contract: $(PY_STAMP) ## Server contract suite: the reference server, or BASE_URL=... (+ PLAID_* credentials in the env)
+	@mkdir -p reports
+	@echo "==> pytest contract_tests/server against $(if $(BASE_URL),$(BASE_URL),the embedded reference server)"
+	$(if $(BASE_URL),PLAID_BASE_URL="$(BASE_URL)") PLAID_CONTRACT_SUMMARY_JSON=reports/contract-summary.json \
+		$(BIN)/pytest -q -p no:cacheprovider contract_tests/server --junitxml=reports/contract-junit.xml
+
+contract-prism: $(PY_STAMP) $(NODE_STAMP) ## The same suite against Stoplight Prism mocking the spec (exit 0 = Prism's documented gaps reproduced)
+	@mkdir -p reports
+	$(BIN)/python -m contract_tests.server.prism
+
 # The reference server (docs/server.md). Override e.g. `make serve PORT=9000 ITEMS=items.yaml DB=state.sqlite3`.
 PORT ?= 8787
 ITEMS ?=
@@ -113,7 +128,7 @@ DB ?=
 serve: $(PY_STAMP) ## Run the reference server on 127.0.0.1 (vars PORT=8787, ITEMS, DB); Ctrl-C stops it
 	$(BIN)/plaid-refresh serve --port "$(PORT)" $(if $(ITEMS),--items "$(ITEMS)") $(if $(DB),--db "$(DB)")
 
-test: check-generated lint unit webhook-contract client-contract ## Everything CI runs: drift check, lint, all tests
+test: check-generated lint unit webhook-contract client-contract contract ## Everything CI runs: drift check, lint, all tests
 
 # wrk (Debian package) is the load generator of the server benchmark. Installed here when missing and we
 # are root with apt-get; otherwise bench/ falls back to its bounded asyncio load generator.

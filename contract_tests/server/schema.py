@@ -71,6 +71,8 @@ def base_config(target: Target, mode: str, *, max_examples: int | None = None) -
             }
         },
     }
+    if target.webhook_key_id is None:
+        config["operations"] = [UNKNOWN_KEY_ID_OPERATION]
     if target.base_url is not None:
         config["base-url"] = target.base_url
         config["request-timeout"] = target.timeout
@@ -96,7 +98,7 @@ def positive_values(target: Target) -> dict[str, str]:
     return values
 
 
-def make_map_case(target: Target) -> Callable[[Any, Case[Any]], Case[Any]]:
+def make_map_case(values: Mapping[str, str]) -> Callable[[Any, Case[Any]], Case[Any]]:
     """The `map_case` hook (it runs in every phase, coverage included).
 
     - Generated `client_id`/`secret` body fields are dropped: body credentials override the target's header
@@ -105,7 +107,6 @@ def make_map_case(target: Target) -> Callable[[Any, Case[Any]], Case[Any]]:
       is schema-valid but names no Item; positive cases must be able to succeed, and a negative case whose
       only invalid part is a header must not be refused merely for its unknown token.
     """
-    values = positive_values(target)
 
     def map_case(context: Any, case: Case[Any]) -> Case[Any]:
         _isolate_content_type_probe(case)
@@ -143,7 +144,35 @@ def _body_is_positive(meta: Any) -> bool:
     return False
 
 
-def make_bad_keys_check(target: Target) -> Callable[[CheckContext, Response, Case[Any]], bool | None]:
+def make_before_add_examples(values: Mapping[str, str]) -> Callable[[Any, list[Case[Any]]], None]:
+    """The same mapping for the spec's explicit examples (positive data by definition), which the CLI and
+    negative-mode runs add without passing them through `map_case`."""
+
+    def before_add_examples(context: Any, examples: list[Case[Any]]) -> None:
+        for case in examples:
+            if isinstance(case.body, dict):
+                for name in CREDENTIAL_FIELDS:
+                    case.body.pop(name, None)
+                for name, value in values.items():
+                    if isinstance(case.body.get(name), str):
+                        case.body[name] = value
+
+    return before_add_examples
+
+
+# Without a known webhook key id no generated key id can be valid: for that operation only, positive cases may
+# also be refused with 400 (INVALID_WEBHOOK_VERIFICATION_KEY_ID). The scenario suite still checks that code.
+UNKNOWN_KEY_ID_OPERATION: Final[dict[str, Any]] = {
+    "include-operation-id": "webhookVerificationKeyGet",
+    "checks": {
+        "positive_data_acceptance": {"expected-statuses": ["2xx", "3xx", 400, 401, 403, 404, 409, 429, "5xx"]}
+    },
+}
+
+
+def make_bad_keys_check(
+    credential_headers: Mapping[str, str],
+) -> Callable[[CheckContext, Response, Case[Any]], bool | None]:
     """The Plaid replacement for `ignored_auth`: once per operation, replay the first positive case with
     wrong header credentials, then with wrong body credentials; both must give 400 INVALID_API_KEYS."""
     done: set[str] = set()
@@ -170,13 +199,13 @@ def make_bad_keys_check(target: Target) -> Callable[[CheckContext, Response, Cas
             ),
             "wrong client_id/secret body fields (with valid headers)": (
                 {**base_body, "client_id": wrong_id, "secret": wrong_secret},
-                target.credential_headers(),
+                dict(credential_headers),
             ),
         }
         problems = []
         for what, (body, headers) in attempts.items():
             replay = case.operation.Case(body=body, headers=headers, media_type="application/json")
-            answer = Answer.from_schemathesis(replay.call(**_call_kwargs(target)))
+            answer = Answer.from_schemathesis(replay.call())
             data = answer.json_object() or {}
             if (answer.status, data.get("error_type"), data.get("error_code")) != (
                 400,
@@ -194,10 +223,6 @@ def make_bad_keys_check(target: Target) -> Callable[[CheckContext, Response, Cas
     return plaid_bad_api_keys_rejected
 
 
-def _call_kwargs(target: Target) -> dict[str, Any]:
-    return {"base_url": target.base_url} if target.base_url is not None else {}
-
-
 class SuiteSchema:
     """A loaded schema for one target and mode, with everything `call_and_validate` needs."""
 
@@ -210,8 +235,9 @@ class SuiteSchema:
         self.schema = schemathesis.openapi.from_path(spec_path(), config=config)
         if target.app is not None:
             self.schema.app = target.app
-        self.schema.hook("map_case")(make_map_case(target))
-        self.checks = [*PLAID_CHECKS, make_bad_keys_check(target)]
+        self.schema.hook("map_case")(make_map_case(positive_values(target)))
+        self.schema.hook("before_add_examples")(make_before_add_examples(positive_values(target)))
+        self.checks = [*PLAID_CHECKS, make_bad_keys_check(target.credential_headers())]
 
     def check_names(self) -> list[str]:
         """Every check each response goes through: enabled built-ins, then this suite's own."""
@@ -223,4 +249,5 @@ class SuiteSchema:
         return [*builtin, *(check.__name__ for check in self.checks)]
 
     def call_and_validate(self, case: Case[Any]) -> Response:
-        return case.call_and_validate(additional_checks=self.checks, **_call_kwargs(self.target))
+        # The schema knows where to send: `app` for in-process targets, `base-url` for networked ones.
+        return case.call_and_validate(additional_checks=self.checks)

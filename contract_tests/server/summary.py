@@ -117,9 +117,10 @@ class RunStats:
         for test, reason in self.skips:
             lines.append(f"  skipped {test}: {reason}")
         rate = f"{data['cases_per_second']:.0f} cases/s" if data["cases_per_second"] else "n/a"
+        # One line, "N cases ... R cases/s": the benchmark (bench/contract_speed.py) reads these two figures.
         lines.append(
-            f"time: {data['wall_seconds']:.1f} s wall; {self.total_cases} generated cases in "
-            f"{data['generated_seconds']:.1f} s ({rate})"
+            f"time: {data['wall_seconds']:.1f} s wall; {self.total_cases} cases generated and checked in "
+            f"{data['generated_seconds']:.1f} s = {rate}"
         )
         if self.failures:
             lines += ["", f"FAILURES ({len(self.failures)}):"]
