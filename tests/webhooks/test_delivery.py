@@ -297,3 +297,19 @@ def test_the_worker_delivers_from_other_threads_with_retries_over_loopback(signe
     assert (delivery.status, delivery.attempts) == ("delivered", 3)
     assert len(bodies) == 3
     assert len(set(bodies)) == 1
+
+
+def test_a_large_backlog_is_worked_through_in_batches(signer: WebhookSigner, clock: FakeClock) -> None:
+    from plaid_refresh.webhooks.delivery import BATCH
+
+    receiver = Receiver()
+    outbox = outbox_for(receiver, signer, clock)
+    for _ in range(BATCH + 44):
+        outbox.enqueue(URL, example_payload())
+
+    async def scenario() -> list[int]:
+        return [await outbox.run_due() for _ in range(3)]
+
+    assert asyncio.run(scenario()) == [BATCH, 44, 0]
+    assert len(outbox.deliveries("delivered")) == BATCH + 44
+    assert len(receiver.requests) == BATCH + 44

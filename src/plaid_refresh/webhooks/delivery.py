@@ -39,6 +39,7 @@ logger = logging.getLogger("plaid_refresh.webhooks.delivery")
 Status = Literal["pending", "delivered", "failed"]
 DELIVERY_TIMEOUT: Final = 10.0  # Plaid: no answer within 10 s is a failed delivery
 MAX_POLL_INTERVAL: Final = 60.0  # the worker re-reads the outbox at least this often
+BATCH: Final = 256  # due rows loaded per pass, so a large backlog is not read into memory at once
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS webhook_deliveries (
@@ -206,8 +207,8 @@ class WebhookOutbox:
         with self._lock:
             rows = self._db.execute(
                 f"SELECT {_COLUMNS} FROM webhook_deliveries "  # noqa: S608
-                "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at",
-                (now,),
+                "WHERE status = 'pending' AND next_attempt_at <= ? ORDER BY next_attempt_at LIMIT ?",
+                (now, len(self._in_flight) + BATCH),
             ).fetchall()
         return [Delivery(*row) for row in rows if row[0] not in self._in_flight]
 
@@ -307,6 +308,11 @@ class WebhookOutbox:
         launched = self._launch_due()
         if launched:
             await asyncio.gather(*launched, return_exceptions=True)
+        if self._worker is None and self._http is not None:
+            # Called outside start()/stop(): do not keep a connection pool tied to this event loop.
+            await self._http.aclose()
+            self._http = None
+            self._semaphore = None
         return len(launched)
 
     async def _run(self) -> None:
