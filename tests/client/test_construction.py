@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import pickle
+from typing import Any
 
 import httpx
 import pytest
@@ -93,7 +94,7 @@ def test_options_are_configurable() -> None:
         {"limits": 5},
     ],
 )
-def test_bad_options_are_refused(options: dict[str, object]) -> None:
+def test_bad_options_are_refused(options: dict[str, Any]) -> None:
     with pytest.raises(PlaidConfigurationError):
         PlaidRefreshClient.sandbox(client_id=CLIENT_ID, secret=SECRET, **options)
 

@@ -325,3 +325,26 @@ def test_success_tolerates_unknown_fields() -> None:
     assert result.request_id == "abc"
     assert result.additional_properties == {"new_field": {"x": [1]}, "other": None}
     assert ok().status_code == 200
+
+
+@pytest.mark.parametrize(
+    "response", [plaid_response("ITEM_LOGIN_REQUIRED"), httpx.Response(520, json={})], ids=repr
+)
+def test_errors_survive_pickling_with_their_fields(response: httpx.Response) -> None:
+    import pickle
+
+    with pytest.raises(PlaidError) as caught:
+        sync_client(Script([response]), retries=0).refresh(TOKEN)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert type(copy) is type(caught.value)
+    assert (str(copy), repr(copy)) == (str(caught.value), repr(caught.value))
+    assert copy.error_code == caught.value.error_code
+
+
+def test_transport_errors_survive_pickling() -> None:
+    import pickle
+
+    with pytest.raises(PlaidTimeout) as caught:
+        sync_client(Script([httpx.ConnectTimeout("t")]), retries=0).refresh(TOKEN)
+    copy = pickle.loads(pickle.dumps(caught.value))
+    assert (type(copy), copy.phase, str(copy)) == (PlaidTimeout, "connect", str(caught.value))

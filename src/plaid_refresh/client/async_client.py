@@ -14,7 +14,7 @@ from tenacity import AsyncRetrying, retry_if_exception
 from plaid_refresh.client.base import BaseClient
 from plaid_refresh.client.core import KEY_GET, REFRESH, Operation
 from plaid_refresh.client.credentials import Secret
-from plaid_refresh.client.errors import PlaidError
+from plaid_refresh.client.errors import PlaidConfigurationError, PlaidError
 
 
 class AsyncPlaidRefreshClient(BaseClient):
@@ -24,15 +24,16 @@ class AsyncPlaidRefreshClient(BaseClient):
     bytes slowly; use it from asyncio code.
     """
 
-    def __init__(
+    def _open(
         self,
-        *,
-        transport: httpx.AsyncBaseTransport | None = None,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-        **options: Any,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+        sleep: Callable[[float], Any] | None,
     ) -> None:
-        super().__init__(**options)
-        self._sleep = sleep
+        if transport is not None and not isinstance(transport, httpx.AsyncBaseTransport):
+            raise PlaidConfigurationError(
+                "AsyncPlaidRefreshClient needs an async transport (httpx.AsyncBaseTransport)"
+            )
+        self._sleep: Callable[[float], Awaitable[None]] = sleep or asyncio.sleep
         self._client = self._core.generated_client(transport)
         self._http = self._client.get_async_httpx_client()
 

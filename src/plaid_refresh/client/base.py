@@ -6,7 +6,7 @@ import os
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Self
+from typing import Any, Self, TypedDict, Unpack
 
 import httpx
 
@@ -25,14 +25,31 @@ from plaid_refresh.client.credentials import Credentials, Secret
 from plaid_refresh.client.errors import PlaidArgumentError, PlaidConfigurationError
 from plaid_refresh.client.retry import RetryPolicy
 
+AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
+ID = str | Secret
+
 ENV_ENVIRONMENT = "PLAID_ENV"
 ENV_BASE_URL = "PLAID_BASE_URL"
 ENV_CLIENT_ID = "PLAID_CLIENT_ID"
 ENV_SECRET = "PLAID_SECRET"  # noqa: S105 - the name of a variable, not a secret
 
 
+class ClientOptions(TypedDict, total=False):
+    """Keyword options of every constructor and factory (defaults in docs/client.md)."""
+
+    timeout: httpx.Timeout | float
+    deadline: float | None
+    limits: httpx.Limits
+    retries: RetryPolicy | int | None
+    verify: bool | ssl.SSLContext
+    clock: Callable[[], float]
+    transport: AnyTransport | None
+    sleep: Callable[[float], Any] | None
+    """time.sleep-like for PlaidRefreshClient, asyncio.sleep-like (awaitable) for the async client."""
+
+
 class BaseClient:
-    """Holds a ClientCore; subclasses add the sync or async calls."""
+    """Holds a ClientCore; subclasses add the sync or async calls and their httpx client."""
 
     _core_class: type[ClientCore] = ClientCore
 
@@ -49,6 +66,8 @@ class BaseClient:
         retries: RetryPolicy | int | None = None,
         verify: bool | ssl.SSLContext = True,
         clock: Callable[[], float] = time.monotonic,
+        transport: AnyTransport | None = None,
+        sleep: Callable[[float], Any] | None = None,
     ) -> None:
         if base_url is not None:
             url = check_base_url(base_url)
@@ -71,26 +90,40 @@ class BaseClient:
             clock=clock,
         )
         self._closed = False
+        self._open(transport, sleep)
+
+    def _open(
+        self,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+        sleep: Callable[[float], Any] | None,
+    ) -> None:
+        raise NotImplementedError
 
     # ---- one-call construction ------------------------------------------------------------------
 
     @classmethod
-    def sandbox(cls, *, client_id: str | Secret, secret: str | Secret, **options: Any) -> Self:
+    def sandbox(
+        cls, *, client_id: str | Secret, secret: str | Secret, **options: Unpack[ClientOptions]
+    ) -> Self:
         """A client for https://sandbox.plaid.com."""
         return cls(client_id=client_id, secret=secret, environment="sandbox", **options)
 
     @classmethod
-    def production(cls, *, client_id: str | Secret, secret: str | Secret, **options: Any) -> Self:
+    def production(
+        cls, *, client_id: str | Secret, secret: str | Secret, **options: Unpack[ClientOptions]
+    ) -> Self:
         """A client for https://production.plaid.com."""
         return cls(client_id=client_id, secret=secret, environment="production", **options)
 
     @classmethod
-    def custom(cls, base_url: str, *, client_id: str | Secret, secret: str | Secret, **options: Any) -> Self:
+    def custom(
+        cls, base_url: str, *, client_id: str | Secret, secret: str | Secret, **options: Unpack[ClientOptions]
+    ) -> Self:
         """A client for any Plaid-compatible server (a proxy, a stub, the reference server)."""
         return cls(client_id=client_id, secret=secret, base_url=base_url, **options)
 
     @classmethod
-    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Self:
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Unpack[ClientOptions]) -> Self:
         """Configured from PLAID_ENV (sandbox | production) or PLAID_BASE_URL (wins when both are set),
         PLAID_CLIENT_ID and PLAID_SECRET. Missing variables are named in the error."""
         env = os.environ if environ is None else environ

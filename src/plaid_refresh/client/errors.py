@@ -76,11 +76,21 @@ class PlaidError(Exception):
         suffix = f" [attempts={self.attempts}]" if self.attempts > 1 else ""
         return f"{self.message}{suffix}"
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Keyword-only fields would be lost by Exception's default pickling (task queues pickle errors).
+        return (_restore, (type(self), self.message), dict(vars(self)))
+
     def __repr__(self) -> str:
         return (
             f"{type(self).__name__}(status_code={self.status_code!r}, error_type={self.error_type!r}, "
             f"error_code={self.error_code!r}, request_id={self.request_id!r}, attempts={self.attempts})"
         )
+
+
+def _restore(cls: type[PlaidError], message: str) -> PlaidError:
+    error = cls.__new__(cls)
+    Exception.__init__(error, message)
+    return error
 
 
 # ---- Plaid error objects ---------------------------------------------------------------------------

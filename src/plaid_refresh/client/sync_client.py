@@ -14,7 +14,7 @@ from tenacity import Retrying, retry_if_exception
 from plaid_refresh.client.base import BaseClient
 from plaid_refresh.client.core import KEY_GET, REFRESH, Operation
 from plaid_refresh.client.credentials import Secret
-from plaid_refresh.client.errors import PlaidError
+from plaid_refresh.client.errors import PlaidConfigurationError, PlaidError
 
 
 class PlaidRefreshClient(BaseClient):
@@ -24,15 +24,14 @@ class PlaidRefreshClient(BaseClient):
     `.from_env()`, reuse it for the life of the process, and close it (or use `with`).
     """
 
-    def __init__(
+    def _open(
         self,
-        *,
-        transport: httpx.BaseTransport | None = None,
-        sleep: Callable[[float], None] = time.sleep,
-        **options: Any,
+        transport: httpx.BaseTransport | httpx.AsyncBaseTransport | None,
+        sleep: Callable[[float], Any] | None,
     ) -> None:
-        super().__init__(**options)
-        self._sleep = sleep
+        if transport is not None and not isinstance(transport, httpx.BaseTransport):
+            raise PlaidConfigurationError("PlaidRefreshClient needs a sync transport (httpx.BaseTransport)")
+        self._sleep: Callable[[float], Any] = sleep or time.sleep
         self._client = self._core.generated_client(transport)
         self._http = self._client.get_httpx_client()
 
