@@ -35,7 +35,6 @@ from plaid_refresh.server import (
     DEFAULT_CLIENT_ID,
     DEFAULT_SECRET,
     TOKEN_HEALTHY,
-    TOKEN_USER_GOOD,
     Item,
     ServerConfig,
     create_app,
@@ -54,10 +53,9 @@ STATUS_OF = {body["error_code"]: status for status, body in error_examples()}
 
 
 def _items() -> list[Item]:
-    base = Item(TOKEN_USER_GOOD, "item-x", "ins_109508", ())
+    """A 6 s Item (latency knob on that Item only) and one Item forced to each error code."""
     items = [Item.from_dict({"access_token": SLOW, "knobs": {"latency": 6.0}})]
     items += [Item.from_dict({"access_token": token, "error": code}) for code, token in FORCED.items()]
-    assert base.item_id == "item-x"
     return items
 
 

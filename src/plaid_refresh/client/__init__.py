@@ -2,6 +2,7 @@
 one typed exception family, secrets never printed. See docs/client.md."""
 
 from plaid_refresh.client.async_client import AsyncPlaidRefreshClient
+from plaid_refresh.client.base import ClientOptions
 from plaid_refresh.client.config import (
     DEFAULT_DEADLINE,
     DEFAULT_LIMITS,
@@ -91,6 +92,7 @@ __all__ = [
     "AsyncPlaidRefreshClient",
     "BankTransferError",
     "CheckReportError",
+    "ClientOptions",
     "ConsumerReportError",
     "Credentials",
     "IncomeVerificationError",
