@@ -3,14 +3,21 @@
 jsonschema's Draft 2020-12 validator built from `standalone_schema(...)` costs ~17 µs per request;
 validating with openapi-core per request costs ~630 µs. Nothing here re-declares a schema: request
 bodies and the Plaid-Version parameter are read from the spec through `plaid_refresh.spec`.
+
+Fast path: the same inlined schema is also compiled to plain Python by fastjsonschema (~0.5 µs per
+valid body instead of ~7.5 µs, measured by bench/). It only answers "valid": any body it rejects is
+judged again by jsonschema, which stays the authority and maps the errors. It is used only for
+schemas made of keywords that mean the same in Draft 7 (fastjsonschema's newest draft) and Draft
+2020-12; any other keyword leaves jsonschema alone on the path.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
+import fastjsonschema
 import jsonschema
 from jsonschema import Draft202012Validator
 
@@ -49,12 +56,82 @@ def _compile(schema: dict[str, Any]) -> Draft202012Validator:
     return Draft202012Validator(full, format_checker=None)
 
 
+# Keywords whose validation is identical in Draft 7 and Draft 2020-12 (annotations included).
+_SAME_IN_BOTH_DRAFTS = frozenset(
+    {
+        "type",
+        "properties",
+        "required",
+        "additionalProperties",
+        "maxLength",
+        "minLength",
+        "pattern",
+        "enum",
+        "const",
+        "allOf",
+        "anyOf",
+        "oneOf",
+        "not",
+        "minimum",
+        "maximum",
+        "description",
+        "title",
+        "examples",
+        "default",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+    }
+)
+_LITERAL_KEYWORDS = frozenset({"enum", "const", "examples", "default", "description", "title"})
+
+
+def _portable(node: Any) -> bool:
+    """Whether a schema uses only keywords that fastjsonschema (Draft 7) judges like Draft 2020-12."""
+    if isinstance(node, bool):
+        return True
+    if not isinstance(node, dict):
+        return False
+    for keyword, value in node.items():
+        if keyword not in _SAME_IN_BOTH_DRAFTS:
+            return False
+        if keyword in _LITERAL_KEYWORDS:
+            continue
+        if keyword == "properties":
+            if not all(_portable(sub) for sub in value.values()):
+                return False
+        elif keyword in ("allOf", "anyOf", "oneOf"):
+            if not all(_portable(sub) for sub in value):
+                return False
+        elif keyword in ("additionalProperties", "not") and not _portable(value):
+            return False
+    return True
+
+
+def _fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """A compiled "is it valid?" check for a portable schema, else None (jsonschema alone decides)."""
+    inlined = _inline(schema)
+    if not _portable(inlined):
+        return None
+    validate = fastjsonschema.compile({"$schema": "http://json-schema.org/draft-07/schema#", **inlined})
+
+    def check(instance: Any) -> bool:
+        try:
+            validate(instance)
+        except fastjsonschema.JsonSchemaException:
+            return False
+        return True
+
+    return check
+
+
 @attrs.frozen
 class Operation:
     path: str
     operation_id: str
     body_validator: Draft202012Validator
     version_validator: Draft202012Validator | None
+    fast_check: Callable[[Any], bool] | None = None
 
     _version_cache: dict[str, bool] = attrs.field(factory=dict, init=False, eq=False)
 
@@ -69,9 +146,16 @@ class Operation:
         return valid
 
     def check_body(self, body: dict[str, Any]) -> BodyProblem | None:
-        if self.body_validator.is_valid(body):  # the fast path: no error objects built
+        fast = self.fast_check
+        if fast is not None:
+            if fast(body):  # the compiled fast path
+                return None
+        elif self.body_validator.is_valid(body):  # no error objects built
             return None
-        return map_errors(self.body_validator.iter_errors(body))
+        errors = list(self.body_validator.iter_errors(body))
+        if not errors:  # jsonschema is the authority, should the fast path ever be stricter
+            return None
+        return map_errors(errors)
 
 
 def compile_operations() -> dict[str, Operation]:
@@ -90,6 +174,7 @@ def compile_operations() -> dict[str, Operation]:
             operation_id=operation["operationId"],
             body_validator=_compile(body_schema),
             version_validator=version_validator,
+            fast_check=_fast_check(body_schema),
         )
     return operations
 
