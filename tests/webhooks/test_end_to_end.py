@@ -174,3 +174,29 @@ def test_every_webhook_arrives_across_a_receiver_outage_and_a_server_restart(tmp
     with sqlite3.connect(db) as conn:
         statuses = conn.execute("SELECT status, COUNT(*) FROM webhook_deliveries GROUP BY status").fetchall()
     assert statuses == [("delivered", SENT)]
+
+
+def test_the_refresh_answers_without_waiting_for_delivery() -> None:
+    """The webhook URL accepts TCP connections but never answers: were the refresh waiting for
+    delivery, it could not return before the 10 s delivery timeout. It returns with the attempts
+    still in flight."""
+    import socket
+
+    silent = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(16)  # connections complete in the backlog; nobody ever reads or answers
+    webhook_url = f"http://127.0.0.1:{silent.getsockname()[1]}/plaid/webhooks"
+    app = create_app(config(), items=[dynamic_item(webhook_url)], webhook_delivery=FAST_RETRIES)
+    outbox = outbox_of(app)
+    try:
+        with serve(app) as server_url:
+            refresh(server_url, 1)
+            # The sink runs right after the response is sent: the rows appear within moments.
+            wait_for(
+                lambda: len(outbox.deliveries()) == 2, "SYNC_UPDATES_AVAILABLE and DEFAULT_UPDATE queued"
+            )
+            rows = outbox.deliveries()
+            assert {(d.status, d.attempts) for d in rows} == {("pending", 0)}  # not answered yet
+            silent.close()  # resets the hung connections so the server shuts down promptly
+    finally:
+        silent.close()
