@@ -134,7 +134,12 @@ def running(
         # (npx/node, uvicorn reloaders), and nothing of ours is left running after the block.
         proc = subprocess.Popen(full, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
         try:
-            wait_for_port(port, proc, startup_timeout)
+            try:
+                wait_for_port(port, proc, startup_timeout)
+            except (RuntimeError, TimeoutError) as exc:
+                sink.flush()
+                tail = log.read_text(errors="replace").strip().splitlines()[-5:]
+                raise RuntimeError(f"{name}: {exc}; last lines of {log}:\n" + "\n".join(tail)) from None
             yield Running(name, port, proc, full, log)
         finally:
             stop(proc, stop_timeout)

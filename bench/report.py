@@ -101,8 +101,9 @@ def goals_table(sections: list[Section]) -> Table:
 
 def _goal_row(goal: Goal) -> list[str]:
     unit = goal.unit
-    measured = fmt(goal.measured, 2) + ("x" if unit == "x" else f" {unit}")
-    limit = f"{goal.comparison} {fmt(goal.limit, 2)}" + ("x" if unit == "x" else f" {unit}")
+    digits = 0 if unit == "errors" else 2
+    measured = fmt(goal.measured, digits) + ("x" if unit == "x" else f" {unit}")
+    limit = f"{goal.comparison} {fmt(goal.limit, digits)}" + ("x" if unit == "x" else f" {unit}")
     return [goal.figure, measured, limit, goal.status]
 
 

@@ -33,12 +33,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--profile", type=Path, default=None, help="write a pyinstrument text profile here on exit"
     )
+    parser.add_argument(
+        "--no-fast-path",
+        action="store_true",
+        help="reference: validate with jsonschema alone, as before the compiled fast path (before/after)",
+    )
     args = parser.parse_args(argv)
     app: Any
     if args.target == "floor":
         from bench.floor_app import app
     else:
         app = targets.reference_app(items_path=args.items, latency=args.latency, high_limits=args.high_limits)
+        if args.no_fast_path:
+            targets.disable_fast_path(app)
     profiler = None
     if args.profile is not None:
         from pyinstrument import Profiler

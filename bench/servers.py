@@ -26,6 +26,7 @@ PRISM = procs.ROOT / "node_modules" / ".bin" / "prism"
 CONNECTIONS = (1, 32)
 FLOOR = "floor: raw ASGI app"
 REFERENCE = "reference server"
+REFERENCE_BEFORE = "reference server, jsonschema only (before bbd949b)"
 PRISM_DEFAULT = "Prism, default logging"
 PRISM_QUIET = "Prism, logging silenced"
 
@@ -38,6 +39,8 @@ class Config:
     prism: bool = True
     # Also run the asyncio fallback briefly against the floor, so a smoke run exercises both generators.
     exercise_fallback: bool = False
+    # Also measure the reference server as it was before its compiled validation fast path.
+    before_after: bool = True
 
 
 SMOKE = Config(rounds=1, duration_s=1.0, warmup_s=0.0, exercise_fallback=True)
@@ -59,6 +62,12 @@ def server_argvs(config: Config, items_path: Path) -> list[Server]:
         port = procs.free_port()
         argv = procs.python_server("reference", port, "--items", str(items_path), "--high-limits")
         servers.append(Server(REFERENCE, argv, port))
+        if config.before_after:
+            port = procs.free_port()
+            argv = procs.python_server(
+                "reference", port, "--items", str(items_path), "--high-limits", "--no-fast-path"
+            )
+            servers.append(Server(REFERENCE_BEFORE, argv, port))
     if config.prism and PRISM.exists():
         for name, level in ((PRISM_DEFAULT, "info"), (PRISM_QUIET, "silent")):
             port = procs.free_port()
@@ -242,6 +251,12 @@ def _tabulate(
         "Floor and reference run on the same stack: `python -m bench.serve` = uvicorn.run(http='httptools', "
         "loop='uvloop', access_log=False, log_level='warning'), one worker.",
     ]
+    if REFERENCE_BEFORE in by_name:
+        section.notes.append(
+            f"'{REFERENCE_BEFORE}': the same server with its compiled fastjsonschema fast path switched off "
+            "(`python -m bench.serve reference --no-fast-path`), i.e. request bodies validated by jsonschema "
+            "alone as before commit bbd949b: the before/after of that fix, measured in the same run."
+        )
     if PRISM.exists() and shutil.which("node") is None:
         section.notes.append("Prism not measured: node is not installed.")
     section.raw = {s.name: {str(c): [r.__dict__ for r in rs] for c, rs in s.results.items()} for s in servers}

@@ -76,6 +76,16 @@ def reference_app(*, items_path: Path | None, latency: float, high_limits: bool)
     return create_app(config)
 
 
+def disable_fast_path(app: Any) -> None:
+    """Make the reference app validate with jsonschema alone (the code before the fastjsonschema fast
+    path), to measure that change side by side. Validation verdicts are the same either way."""
+    operations = getattr(app, "_operations", None)
+    if not isinstance(operations, dict):
+        raise RuntimeError("the reference app no longer exposes its compiled operations")
+    for operation in operations.values():
+        object.__setattr__(operation, "fast_check", None)  # attrs-frozen: set on purpose, for a benchmark
+
+
 # -- clients ----------------------------------------------------------------------------------
 
 
