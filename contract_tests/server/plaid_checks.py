@@ -152,12 +152,14 @@ def error_envelope_problems(answer: Answer) -> list[str]:
 def status_problems(answer: Answer) -> list[str]:
     """Whether the HTTP status agrees with error_type and error_code (PLAID_FACTS.md's table, read from
     the spec)."""
-    body = answer.json_object() if answer.status >= 400 else None
+    body = answer.json_object()
     if body is None:
         return []
     error_type, error_code = body.get("error_type"), body.get("error_code")
     if not isinstance(error_type, str):
         return []  # the envelope rule reports the missing or mistyped field
+    if answer.status < 400:
+        return [f"HTTP {answer.status} carries an error object ({error_type}): errors are never a success"]
     table = error_table()
     problems = []
     allowed = table.statuses_by_type.get(error_type)

@@ -78,6 +78,15 @@ class Scenario:
         self.last_headers = response.headers
         return answer
 
+    def accepted(self, answer: Answer, path: str, *, what: str) -> None:
+        """The request was accepted: HTTP 200 per the spec. On a live target the Item's real rate limit
+        (2 refreshes per minute, spent by the generated tests) may answer 429 TRANSACTIONS_REFRESH_LIMIT
+        instead: that too proves the request passed validation, so it counts as accepted there."""
+        if self.target.app_factory is None and answer.status == 429:
+            expect_error(answer, 429, "RATE_LIMIT_EXCEEDED", "TRANSACTIONS_REFRESH_LIMIT", what=what)
+            return
+        expect_success(answer, path, what=what)
+
     def refresh_body(self, **extra: Any) -> dict[str, Any]:
         return {"access_token": self.target.access_token, **extra}
 
@@ -133,7 +142,7 @@ def scenario(func: ScenarioFunction) -> ScenarioFunction:
 
 @scenario
 def healthy_refresh_succeeds(s: Scenario) -> None:
-    expect_success(s.post(REFRESH, s.refresh_body()), REFRESH, what="refresh of the target's Item")
+    s.accepted(s.post(REFRESH, s.refresh_body()), REFRESH, what="refresh of the target's Item")
 
 
 @scenario
@@ -182,18 +191,18 @@ def invalid_headers_text_plain(s: Scenario) -> None:
 @scenario
 def content_type_with_charset_accepted(s: Scenario) -> None:
     answer = s.post(REFRESH, s.refresh_body(), content_type="application/json; charset=utf-8")
-    expect_success(answer, REFRESH, what="Content-Type: application/json; charset=utf-8")
+    s.accepted(answer, REFRESH, what="Content-Type: application/json; charset=utf-8")
 
 
 @scenario
 def plaid_version_absent_accepted(s: Scenario) -> None:
-    expect_success(s.post(REFRESH, s.refresh_body(), version=None), REFRESH, what="no Plaid-Version header")
+    s.accepted(s.post(REFRESH, s.refresh_body(), version=None), REFRESH, what="no Plaid-Version header")
 
 
 @scenario
 def plaid_version_current_accepted(s: Scenario) -> None:
     answer = s.post(REFRESH, s.refresh_body(), version=PLAID_VERSION)
-    expect_success(answer, REFRESH, what=f"Plaid-Version: {PLAID_VERSION}")
+    s.accepted(answer, REFRESH, what=f"Plaid-Version: {PLAID_VERSION}")
 
 
 @scenario
@@ -260,7 +269,7 @@ def invalid_api_keys_in_body(s: Scenario) -> None:
 @scenario
 def api_keys_in_body_accepted(s: Scenario) -> None:
     body = s.refresh_body(client_id=s.target.client_id, secret=s.target.secret)
-    expect_success(s.post(REFRESH, body, credentials={}), REFRESH, what="credentials only in the body")
+    s.accepted(s.post(REFRESH, body, credentials={}), REFRESH, what="credentials only in the body")
 
 
 @scenario

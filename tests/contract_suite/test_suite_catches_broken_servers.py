@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from plaid_refresh.server import DEFAULT_SECRET
 from tests.contract_suite.broken import BROKEN_VARIANTS
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -88,6 +89,7 @@ class SuiteRun:
     tests: int = 0
     skipped: int = 0
     failures: dict[str, list[str]] = field(default_factory=dict)  # test name -> failure texts
+    junit_text: str = ""
 
     def failed(self, test: str, text: str) -> bool:
         return any(text in failure for failure in self.failures.get(test, []))
@@ -110,6 +112,7 @@ def run_suite(variant: str, reports: Path) -> SuiteRun:
     )
     run = SuiteRun(returncode=done.returncode, output=done.stdout[-6000:] + done.stderr[-3000:])
     if junit.exists():
+        run.junit_text = junit.read_text(encoding="utf-8")
         for case in ET.parse(junit).iter("testcase"):
             run.tests += 1
             run.skipped += len(case.findall("skipped"))
@@ -146,5 +149,7 @@ def test_unbroken_server_passes(runs: dict[str, SuiteRun]) -> None:
 def test_suite_catches_broken_server(variant: str, runs: dict[str, SuiteRun]) -> None:
     run = runs[variant]
     assert run.returncode == 1, f"the suite did not fail against {variant}:\n{run.output}"
+    # What the suite prints and reports about a broken server never includes the credentials it sent.
+    assert DEFAULT_SECRET not in run.output + run.junit_text
     missed = [(test, text) for test, text in EXPECTED[variant] if not run.failed(test, text)]
     assert not missed, f"{variant}: expected failures not reported: {missed}\nfailed: {sorted(run.failures)}"
