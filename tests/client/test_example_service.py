@@ -100,3 +100,52 @@ def test_main_explains_missing_configuration(
         monkeypatch.delenv(name, raising=False)
     assert main(["--item", "a=b"]) == 2
     assert "PLAID_CLIENT_ID" in capsys.readouterr().err
+
+
+def test_against_the_reference_server() -> None:
+    """The example service with a client from `from_env()` pointed at the real reference server."""
+    from plaid_refresh.server import (
+        DEFAULT_CLIENT_ID,
+        DEFAULT_SECRET,
+        TOKEN_CAPITAL_ONE_CREDIT,
+        TOKEN_HEALTHY,
+        TOKEN_INSTITUTION_DOWN,
+        TOKEN_ITEM_LOGIN_REQUIRED,
+        ServerConfig,
+    )
+    from plaid_refresh.server import create_app as create_server
+    from plaid_refresh.server.testing import running_server
+
+    tokens = {
+        "healthy": TOKEN_HEALTHY,
+        "relink": TOKEN_ITEM_LOGIN_REQUIRED,
+        "capone": TOKEN_CAPITAL_ONE_CREDIT,
+        "bankdown": TOKEN_INSTITUTION_DOWN,
+    }
+
+    async def run(base_url: str) -> dict[str, tuple[int, str]]:
+        env = {
+            "PLAID_BASE_URL": base_url,
+            "PLAID_CLIENT_ID": DEFAULT_CLIENT_ID,
+            "PLAID_SECRET": DEFAULT_SECRET,
+        }
+        client = AsyncPlaidRefreshClient.from_env(env)
+        app = create_app(tokens, client)
+        seen = {}
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://service"
+        ) as http:
+            for item in tokens:
+                response = await http.post(f"/items/{item}/refresh")
+                seen[item] = (response.status_code, response.json()["status"])
+        await client.aclose()
+        return seen
+
+    with running_server(create_server(ServerConfig(access_log=False))) as base_url:
+        seen = asyncio.run(run(base_url))
+    assert seen == {
+        "healthy": (202, "refresh_started"),
+        "relink": (409, "needs_relink"),
+        "capone": (422, "item_cannot_refresh"),
+        "bankdown": (503, "bank_unavailable"),
+    }
