@@ -182,3 +182,43 @@ def test_live_target_path_against_a_rate_limited_server(tmp_path: Path) -> None:
     assert "PLAID_TOKEN_LOGIN_REQUIRED" in (skipped.get("message") or "")
     assert DEFAULT_SECRET not in output
     assert DEFAULT_SECRET not in junit.read_text()
+
+
+# ---- the schemathesis CLI configuration ------------------------------------------------------------------
+
+
+def _cli(base_url: str, tmp_path: Path) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAID_")}
+    env.update(
+        PLAID_CLIENT_ID=DEFAULT_CLIENT_ID,
+        PLAID_SECRET=DEFAULT_SECRET,
+        PLAID_ACCESS_TOKEN=TOKEN_HEALTHY,
+        PYTHONPATH=str(ROOT),
+    )
+    command = [
+        str(Path(sys.executable).with_name("schemathesis")),
+        "--config-file", "contract_tests/schemathesis-cli.toml",
+        "run", "openapi/transactions-refresh.yaml", "--url", base_url, "--max-examples", "10",
+        "--report-junit-path", str(tmp_path / "cli.xml"),
+    ]  # fmt: skip
+    return subprocess.run(
+        command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=240, check=False
+    )
+
+
+def test_cli_config_passes_the_reference_server(tmp_path: Path) -> None:
+    with running_server(create_reference_app()) as base_url:
+        done = _cli(base_url, tmp_path)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-2000:]
+    assert "passed" in done.stdout
+    assert DEFAULT_SECRET not in done.stdout + (tmp_path / "cli.xml").read_text()
+
+
+def test_cli_config_runs_the_plaid_checks(tmp_path: Path) -> None:
+    """The hooks module is loaded: a server that ignores bad keys fails the Plaid check, not a built-in."""
+    from tests.contract_suite.broken import bad_keys_ignored
+
+    with running_server(bad_keys_ignored()) as base_url:
+        done = _cli(base_url, tmp_path)
+    assert done.returncode == 1, done.stdout[-3000:]
+    assert "plaid_bad_api_keys_rejected" in done.stdout
