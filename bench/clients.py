@@ -28,11 +28,12 @@ AsyncFactory = Callable[[str, Credentials], "targets.AsyncClient | None"]
 @dataclass(frozen=True)
 class Config:
     rounds: int = 7
-    calls: int = 2000  # per client per round
+    calls: int = 2000  # sync calls per client per round
+    async_calls: int = 1000  # async calls per client per round (async calls cost more here)
     warmup: int = 200
 
 
-SMOKE = Config(rounds=2, calls=40, warmup=10)
+SMOKE = Config(rounds=2, calls=40, async_calls=40, warmup=10)
 
 
 @contextlib.contextmanager
@@ -125,7 +126,9 @@ def run(config: Config) -> Section:
                     if name.startswith("async:"):
                         key = name.removeprefix("async:")
                         async_times[key].append(
-                            time_async(async_factories[key], srv.base_url, creds, config.calls, config.warmup)
+                            time_async(
+                                async_factories[key], srv.base_url, creds, config.async_calls, config.warmup
+                            )
                         )
                     else:
                         sync_times[name].append(time_sync(sync_clients[name], creds, config.calls))
@@ -185,7 +188,8 @@ def _tabulate(
             )
         )
     section.notes += [
-        f"{config.rounds} interleaved rounds of {config.calls} calls per client (order rotated each round), "
+        f"{config.rounds} interleaved rounds of {config.calls} sync / {config.async_calls} async "
+        "calls per client (order rotated each round), "
         f"after {config.warmup} warm-up calls; µs per call is the median over rounds, ratios the median of "
         "per-round ratios.",
         "Async: µs per call = wall time / calls, with "
