@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from functools import cache
 from urllib.parse import urlsplit
 
 import httpx
 
 from plaid_refresh.client.errors import PlaidConfigurationError
-from plaid_refresh.spec import load_spec
 
 
+@cache
 def _environments() -> dict[str, str]:
     """Named environments from the spec's `servers` (https://sandbox.plaid.com -> "sandbox")."""
+    from plaid_refresh.spec import load_spec  # lazy: importing the client must not parse the spec
+
     found: dict[str, str] = {}
     for server in load_spec()["servers"]:
         url = str(server["url"]).rstrip("/")
@@ -20,7 +24,23 @@ def _environments() -> dict[str, str]:
     return found
 
 
-ENVIRONMENTS: dict[str, str] = _environments()
+class _Environments(Mapping[str, str]):
+    """Read from the spec on first use."""
+
+    def __getitem__(self, name: str) -> str:
+        return _environments()[name]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_environments())
+
+    def __len__(self) -> int:
+        return len(_environments())
+
+    def __repr__(self) -> str:
+        return repr(_environments())
+
+
+ENVIRONMENTS: Mapping[str, str] = _Environments()
 """{"sandbox": "https://sandbox.plaid.com", "production": "https://production.plaid.com"}"""
 
 DEFAULT_TIMEOUT = httpx.Timeout(connect=5.0, read=90.0, write=10.0, pool=30.0)

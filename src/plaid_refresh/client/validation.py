@@ -7,11 +7,18 @@ against the very schemas the spec declares, before any generated code touches th
 from __future__ import annotations
 
 from functools import cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from jsonschema import Draft202012Validator
+if TYPE_CHECKING:
+    from jsonschema import Draft202012Validator
 
-from plaid_refresh.spec import load_spec, resolve
+# jsonschema and the spec (YAML) are imported on first use, not when the client is imported.
+
+
+def resolve(node: dict[str, Any]) -> dict[str, Any]:
+    from plaid_refresh.spec import resolve as resolve_in_spec
+
+    return resolve_in_spec(node)
 
 
 def _inline(node: Any, depth: int = 0) -> Any:
@@ -31,10 +38,14 @@ def _inline(node: Any, depth: int = 0) -> Any:
 
 
 def _compile(schema: dict[str, Any]) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     return Draft202012Validator(_inline(schema))
 
 
 def _operation(path: str) -> dict[str, Any]:
+    from plaid_refresh.spec import load_spec
+
     operation: dict[str, Any] = load_spec()["paths"][path]["post"]
     return operation
 
