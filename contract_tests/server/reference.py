@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import plaid_refresh.server as builtin
-from contract_tests.server.target import Target
+from contract_tests.server.target import Target, TargetError
 from plaid_refresh.server import DEFAULT_CLIENT_ID, DEFAULT_SECRET, ServerConfig, create_app
 
 # The reference server's built-in Items, by scenario name (see SPECIAL_TOKEN_ENV in target.py).
@@ -40,7 +40,12 @@ def reference_target(
 ) -> Target:
     """An in-process Target for the app `factory(rate_limited=False)` builds: the reference server or a
     wrapper of one, with the reference server's default credentials and built-in Items."""
-    app = factory(rate_limited=False)
+    try:
+        app = factory(rate_limited=False)
+    except TypeError as exc:  # a factory with another signature: say what is expected, no traceback
+        raise TargetError(
+            f"the app factory must accept `rate_limited: bool` (called as factory(rate_limited=False)): {exc}"
+        ) from None
     return Target(
         name=name,
         app=app,
