@@ -47,6 +47,7 @@ from plaid_refresh.client.validation import (
     error_object_validator,
     request_validator,
     response_validator,
+    warm_up,
 )
 from plaid_refresh.redaction import scrub
 
@@ -167,6 +168,7 @@ class ClientCore:
         self.verify = verify
         self.clock = clock
         self.logger = logging.getLogger(LOGGER_NAME)
+        warm_up((REFRESH.path, KEY_GET.path))
 
     # ---- building requests ----------------------------------------------------------------------
 

@@ -117,3 +117,13 @@ def _json_type(value: Any) -> str:
     if isinstance(value, dict):
         return "object"
     return type(value).__name__
+
+
+def warm_up(paths: tuple[str, ...]) -> None:
+    """Compile every validator of these operations now (at client construction), so the first call
+    does not pay for importing jsonschema and reading the spec."""
+    error_object_validator()
+    for path in paths:
+        request_validator(path)
+        for status in documented_statuses(path):
+            response_validator(path, status)
