@@ -49,7 +49,7 @@ from plaid_refresh.client.validation import (
     response_validator,
     warm_up,
 )
-from plaid_refresh.redaction import scrub
+from plaid_refresh.redaction import REDACTED, scrub
 
 LOGGER_NAME = "plaid_refresh.client"
 SNIPPET_CHARS = 200
@@ -117,10 +117,21 @@ def scrub_json(value: Any, forms: list[str]) -> Any:
 
 
 def snippet(raw: bytes, forms: list[str]) -> str:
-    """A short, single-line, scrubbed view of a body for error messages."""
-    text = scrub(raw.decode("utf-8", "replace"), forms)
-    text = " ".join(text.split())
-    return text if len(text) <= SNIPPET_CHARS else text[:SNIPPET_CHARS] + "..."
+    """A short, single-line, scrubbed view of a body for error messages. A body cut short (by the
+    server, or here at SNIPPET_CHARS) may end in the first characters of a secret: those go too."""
+    text = " ".join(scrub(raw.decode("utf-8", "replace"), forms).split())
+    cut = len(text) > SNIPPET_CHARS
+    text = _redact_cut_secret(text[:SNIPPET_CHARS], forms)
+    return text + "..." if cut else text
+
+
+def _redact_cut_secret(text: str, forms: list[str]) -> str:
+    for form in forms:
+        form = " ".join(form.split())
+        for n in range(min(len(form) - 1, len(text)), 0, -1):
+            if text.endswith(form[:n]):
+                return text[:-n] + REDACTED
+    return text
 
 
 _TIMEOUT_PHASES: tuple[tuple[type[httpx.TimeoutException], str], ...] = (
