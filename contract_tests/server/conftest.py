@@ -6,7 +6,6 @@ Lives in contract_tests/server/ on purpose: nothing here leaks into the client o
 from __future__ import annotations
 
 import os
-from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -35,16 +34,12 @@ def pytest_unconfigure(config: pytest.Config) -> None:
     session.stop()
 
 
-@pytest.hookimpl(hookwrapper=True)
-def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, None, None]:
-    """A safety net: whatever a failure report says, the target's credentials and tokens are scrubbed from
-    it before pytest prints it or writes it to the JUnit XML."""
-    outcome = yield
-    if HERE not in item.path.parents:
-        return
-    report: pytest.TestReport = outcome.get_result()  # type: ignore[attr-defined]
+def _scrub_report(report: pytest.TestReport) -> None:
+    """The safety net: whatever a report says, the target's credentials and tokens are scrubbed from it before
+    pytest prints it or writes it to the JUnit XML. Runs first on every report, schemathesis' per-operation
+    subtest reports included (they never pass through pytest_runtest_makereport)."""
     secrets = session.target().secrets
-    if report.longrepr is not None:
+    if report.longrepr is not None and not isinstance(report.longrepr, tuple):  # tuples: skip reasons
         text = str(report.longrepr)
         cleaned = scrub(text, secrets)
         if cleaned != text:
@@ -52,9 +47,20 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     report.sections = [(title, scrub(content, secrets)) for title, content in report.sections]
 
 
+@pytest.hookimpl(trylast=True)
+def pytest_exception_interact(
+    node: pytest.Item, call: pytest.CallInfo[None], report: pytest.TestReport
+) -> None:
+    # schemathesis rewrites the longrepr of its failures here, after the report was logged: scrub again.
+    if _ours(report.nodeid):
+        _scrub_report(report)
+
+
+@pytest.hookimpl(tryfirst=True)
 def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     if not _ours(report.nodeid):
         return
+    _scrub_report(report)
     stats = session.stats()
     kind = "generated" if "test_generated" in report.nodeid else "scenario"
     if report.skipped:

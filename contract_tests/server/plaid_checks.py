@@ -12,6 +12,7 @@ a broken server might echo can leak into a report.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -252,6 +253,32 @@ def plaid_request_id(ctx: CheckContext, response: Response, case: Case[Any]) -> 
     return None
 
 
+def echoed_secret_problems(answer: Answer, request_secrets: list[str]) -> list[str]:
+    """No answer repeats the secret the request carried (header or body): error messages end up in logs."""
+    for secret in request_secrets:
+        if len(secret) >= 8 and secret.encode() in answer.content:
+            return [f"{answer.describe()}: the answer repeats the request's secret (shown here as redacted)"]
+    return []
+
+
+def _request_secrets(response: Response) -> list[str]:
+    request = response.request
+    found = [str(v) for k, v in request.headers.items() if str(k).lower() == "plaid-secret"]
+    body = request.body
+    if isinstance(body, bytes | str):
+        with contextlib.suppress(ValueError, UnicodeDecodeError):
+            data = json.loads(body)
+            if isinstance(data, dict) and isinstance(data.get("secret"), str):
+                found.append(data["secret"])
+    return found
+
+
+def plaid_secret_not_echoed(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+    """The answer never contains the request's PLAID-SECRET (or body `secret`)."""
+    _fail(echoed_secret_problems(Answer.from_schemathesis(response), _request_secrets(response)))
+    return None
+
+
 def _where(value: Any) -> str:
     return str(getattr(value, "value", value)).lower()
 
@@ -298,4 +325,5 @@ PLAID_CHECKS: Final = (
     plaid_status_matches_error_type,
     plaid_request_id,
     plaid_negative_input_rejected,
+    plaid_secret_not_echoed,
 )

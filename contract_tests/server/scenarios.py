@@ -20,6 +20,7 @@ from jsonschema import Draft202012Validator
 
 from contract_tests.server.plaid_checks import (
     Answer,
+    echoed_secret_problems,
     error_envelope_problems,
     request_id_problems,
     status_problems,
@@ -73,6 +74,9 @@ class Scenario:
         response = self.client.request(method, path, content=data, headers=headers)
         answer = Answer.from_httpx(response)
         problems = error_envelope_problems(answer) + status_problems(answer) + request_id_problems(answer)
+        problems += echoed_secret_problems(
+            answer, [v for k, v in headers.items() if k.lower() == "plaid-secret"]
+        )
         if problems:
             raise AssertionError(f"{method} {path}: " + "\n".join(problems))
         self.last_headers = response.headers

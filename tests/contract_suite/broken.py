@@ -283,6 +283,20 @@ def version_not_checked(rate_limited: bool = False) -> Wrapped:
     return Wrapped(create_reference_app(rate_limited=rate_limited), on_request=_drop_version)
 
 
+def _echo_secret(exchange: Exchange) -> None:
+    error = _error_of(exchange)
+    if error is not None:
+        error["error_message"] = (
+            f"{error.get('error_message')} (secret used: {exchange.headers.get('plaid-secret')})"
+        )
+        _set_json(exchange, error)
+
+
+def echoes_secret(rate_limited: bool = False) -> Wrapped:
+    """Error messages repeat the PLAID-SECRET header (a leak into every client's logs)."""
+    return Wrapped(create_reference_app(rate_limited=rate_limited), on_response=_echo_secret)
+
+
 BROKEN_VARIANTS: dict[str, Callable[..., Wrapped]] = {
     factory.__name__: factory
     for factory in (
@@ -298,5 +312,6 @@ BROKEN_VARIANTS: dict[str, Callable[..., Wrapped]] = {
         html_bad_gateway,
         content_type_not_checked,
         version_not_checked,
+        echoes_secret,
     )
 }

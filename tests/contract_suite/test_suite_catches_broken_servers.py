@@ -78,6 +78,10 @@ EXPECTED: dict[str, list[tuple[str, str]]] = {
         ("test_scenario[invalid_headers_text_plain]", "INVALID_HEADERS, got HTTP 200"),
         ("test_scenario[invalid_headers_missing_content_type]", "INVALID_HEADERS, got HTTP 200"),
     ],
+    "echoes_secret": [
+        ("test_negative", "plaid_secret_not_echoed"),
+        ("test_scenario[missing_fields]", "repeats the request's secret"),
+    ],
     "version_not_checked": [
         ("test_negative", "expected INCOMPATIBLE_API_VERSION"),
         ("test_scenario[plaid_version_unsupported]", "INCOMPATIBLE_API_VERSION, got HTTP 200"),
