@@ -1,14 +1,11 @@
-"""Client contract suite settings: bounded, deterministic hypothesis runs (no example database)."""
+"""Client contract suite: the hypothesis profile is registered in harness.py (so the modules also
+import outside pytest); importing harness here registers it before any test module is collected."""
 
 from __future__ import annotations
 
-from hypothesis import HealthCheck, settings
+from hypothesis import settings
 
-settings.register_profile(
-    "client-contract",
-    max_examples=60,
-    deadline=None,
-    derandomize=True,
-    database=None,
-    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
-)
+from contract_tests.client import harness
+
+assert harness.ContractViolation
+PROFILE = settings.get_profile("client-contract")

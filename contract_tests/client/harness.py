@@ -14,6 +14,7 @@ from urllib.parse import parse_qsl
 
 import httpx
 import schemathesis
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from openapi_core import OpenAPI
 from openapi_core.datatypes import RequestParameters
@@ -36,6 +37,17 @@ OPERATIONS = (REFRESH, KEY_GET)
 
 ClientFactory = Callable[..., PlaidRefreshClient]
 """factory(transport=..., **options) -> a client talking to https://sandbox.plaid.com through `transport`."""
+
+
+# Bounded, deterministic hypothesis runs (no example database): the same draws on every CI run.
+settings.register_profile(
+    "client-contract",
+    max_examples=60,
+    deadline=None,
+    derandomize=True,
+    database=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 class ContractViolation(AssertionError):
