@@ -3,9 +3,4 @@ import outside pytest); importing harness here registers it before any test modu
 
 from __future__ import annotations
 
-from hypothesis import settings
-
-from contract_tests.client import harness
-
-assert harness.ContractViolation
-PROFILE = settings.get_profile("client-contract")
+import contract_tests.client.harness  # noqa: F401 - registers the "client-contract" profile
