@@ -55,6 +55,9 @@ def import_targets() -> dict[str, str]:
     project = targets.project_import_statement()
     if project is not None:
         found["this project's client"] = project
+    project_async = targets.project_async_import_statement()
+    if project_async is not None:
+        found["this project's client, async"] = project_async
     found["plaid-python transactions API"] = PLAID_STMT
     return found
 

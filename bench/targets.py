@@ -245,10 +245,17 @@ def project_async(base_url: str, creds: Credentials) -> AsyncClient | None:
 
 
 def project_import_statement() -> str | None:
-    """What a service writes to use this project's client (its documented import)."""
+    """What a service writes to use this project's client: the import documented in plaid_refresh."""
     if not project_client_available():
         return None
-    return "from plaid_refresh import PlaidRefreshClient, AsyncPlaidRefreshClient"
+    return "from plaid_refresh import PlaidRefreshClient, ItemLoginRequired"
+
+
+def project_async_import_statement() -> str | None:
+    """The same for an asyncio service."""
+    if not project_client_available():
+        return None
+    return "from plaid_refresh import AsyncPlaidRefreshClient, ItemLoginRequired"
 
 
 SyncFactory = Callable[[str, Credentials], SyncClient | None]
