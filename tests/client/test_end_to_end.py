@@ -26,6 +26,7 @@ from plaid_refresh import (
     PlaidError,
     PlaidErrorResponse,
     PlaidRefreshClient,
+    PlaidTimeout,
     RetryPolicy,
     TransactionsRefreshLimit,
 )
@@ -285,3 +286,28 @@ def test_connection_refused_is_retried_then_reported() -> None:
     with _client(base_url, retries=2) as client, pytest.raises(PlaidConnectionError) as caught:
         client.refresh(TOKEN_HEALTHY)
     assert (caught.value.phase, caught.value.attempts) == ("connect", 3)
+
+
+def test_the_deadline_cuts_a_slow_refresh_on_real_sockets(server: tuple[str, Any]) -> None:
+    """Deadline 1 s against the 6 s Item: sync (phase timeouts capped) and async (asyncio.timeout)."""
+    base_url, _ = server
+
+    def sync_call() -> PlaidTimeout:
+        with _client(base_url, deadline=1.0) as client, pytest.raises(PlaidTimeout) as caught:
+            client.refresh(SLOW)
+        return caught.value
+
+    async def async_call() -> PlaidTimeout:
+        async with AsyncPlaidRefreshClient.custom(
+            base_url, client_id=DEFAULT_CLIENT_ID, secret=DEFAULT_SECRET, deadline=1.0
+        ) as client:
+            with pytest.raises(PlaidTimeout) as caught:
+                await client.refresh(SLOW)
+            return caught.value
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        sync_error = pool.submit(sync_call)
+        async_error = pool.submit(asyncio.run, async_call())
+        errors = [sync_error.result(timeout=30), async_error.result(timeout=30)]
+    assert [(e.phase, e.attempts) for e in errors] == [("deadline", 1), ("deadline", 1)]
+    assert all("per-call deadline of 1s passed" in str(e) for e in errors)
