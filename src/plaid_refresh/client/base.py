@@ -26,7 +26,6 @@ from plaid_refresh.client.errors import PlaidArgumentError, PlaidConfigurationEr
 from plaid_refresh.client.retry import RetryPolicy
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
-ID = str | Secret
 
 ENV_ENVIRONMENT = "PLAID_ENV"
 ENV_BASE_URL = "PLAID_BASE_URL"
