@@ -222,3 +222,17 @@ def test_cli_config_runs_the_plaid_checks(tmp_path: Path) -> None:
         done = _cli(base_url, tmp_path)
     assert done.returncode == 1, done.stdout[-3000:]
     assert "plaid_bad_api_keys_rejected" in done.stdout
+
+
+def test_every_scenario_passes_over_loopback_transport() -> None:
+    """PLAID_CONTRACT_TRANSPORT=loopback: the reference server on uvicorn, real HTTP, rate-limit scenario
+    included (it gets its own rate-limited server on loopback too)."""
+    from contract_tests.server.scenarios import SCENARIOS, Scenario
+    from contract_tests.server.target import open_target
+
+    with open_target({"PLAID_CONTRACT_TRANSPORT": "loopback"}) as target:
+        assert target.base_url is not None
+        assert target.base_url.startswith("http://127.0.0.1:")
+        with target.client() as client:
+            for function in SCENARIOS.values():
+                function(Scenario(target, client))
