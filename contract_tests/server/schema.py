@@ -23,7 +23,6 @@ from plaid_refresh.spec import spec_path
 
 MODES: Final = ("positive", "negative")
 CREDENTIAL_FIELDS: Final = ("client_id", "secret")
-# The positive value each operation needs to be accepted; filled in from the target by `map_case`.
 _ENV_MAX_EXAMPLES: Final = "PLAID_CONTRACT_MAX_EXAMPLES"
 
 
