@@ -62,19 +62,24 @@ async def _time_async(
     if client is None:
         raise RuntimeError("client vanished")
     try:
-        # Open the pool's connections first: a round measures calls, not TCP handshakes.
-        await asyncio.gather(*(client.call(creds.token(i)) for i in range(max(warmup, CONCURRENCY))))
-        remaining = calls
 
-        async def worker() -> None:
-            nonlocal remaining
-            while remaining > 0:
-                remaining -= 1
-                await client.call(creds.token(remaining))
+        async def burst(calls: int) -> float:
+            remaining = calls
 
-        start = time.perf_counter()
-        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
-        return (time.perf_counter() - start) / calls
+            async def worker() -> None:
+                nonlocal remaining
+                while remaining > 0:
+                    remaining -= 1
+                    await client.call(creds.token(remaining))
+
+            start = time.perf_counter()
+            await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+            return time.perf_counter() - start
+
+        # Warm up with the measured shape (CONCURRENCY workers), so the pool holds the connections the
+        # measured calls use: a wider warm-up burst would leave extra idle connections in the pool.
+        await burst(max(warmup, CONCURRENCY))
+        return await burst(calls) / calls
     finally:
         await client.close()
 
