@@ -76,7 +76,9 @@ def versions(extra_tools: dict[str, list[str]] | None = None) -> dict[str, str]:
         except metadata.PackageNotFoundError:
             found[dist] = "not installed"
     for name, argv in (extra_tools or {}).items():
-        found[name] = tool_version(argv)
+        # "wrk debian/4.1.0-3+b2 [epoll] Copyright (C) 2012 Will Glozer" -> "debian/4.1.0-3+b2 [epoll]"
+        text = tool_version(argv).split(" Copyright")[0]
+        found[name] = text.removeprefix(name + " ").strip()
     return found
 
 
