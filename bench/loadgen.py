@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import os
 import re
 import shutil
 import subprocess
@@ -109,6 +110,9 @@ class LoadResult:
 
 
 def wrk_available() -> bool:
+    """wrk on PATH, unless BENCH_LOADGEN=asyncio asks for the fallback."""
+    if os.environ.get("BENCH_LOADGEN", "").strip().lower() == "asyncio":
+        return False
     return shutil.which("wrk") is not None
 
 
