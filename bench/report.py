@@ -134,7 +134,8 @@ def render(
         "",
         "Every goal is a ratio of figures measured in this one run, in interleaved rounds, as the median of"
         " the per-round ratios. The machine is shared: absolute figures drift between runs, ratios "
-        "much less.",
+        "much less. How each figure is measured, the profiles behind missed goals and the fixes: "
+        "docs/bench.md.",
         "",
     ]
     lines += _table_md(goals_table(sections))
