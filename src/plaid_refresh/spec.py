@@ -27,7 +27,9 @@ def spec_path() -> Path:
 def load_spec() -> dict[str, Any]:
     """The parsed spec. Cached: treat the result as read-only."""
     with spec_path().open(encoding="utf-8") as handle:
-        spec: dict[str, Any] = yaml.safe_load(handle)
+        # libyaml's loader when present: the pure-Python one takes ~0.35 s on this spec.
+        loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+        spec: dict[str, Any] = yaml.load(handle, Loader=loader)  # noqa: S506 - a safe loader
     return spec
 
 
