@@ -185,13 +185,15 @@ class ReferenceServer:
         except Exception as exc:  # the top-level guard: never a bare 500, never a traceback on the wire
             self._log_unexpected(exc, request_id)
             response = _error("INTERNAL_SERVER_ERROR", request_id)
+        # Enqueue before answering: once the caller sees 200, its webhooks are already in the (durable)
+        # outbox, so a crash between answer and hand-off cannot lose them. Delivery itself is async.
+        if response.webhooks is not None:
+            self._deliver(*response.webhooks)
         headers = [_CONTENT_TYPE, (b"content-length", str(len(response.body)).encode()), *response.headers]
         await send({"type": "http.response.start", "status": response.status, "headers": headers})
         await send({"type": "http.response.body", "body": response.body})
         if self._log_access and access_logger.isEnabledFor(logging.INFO):
             self._log(scope, request_id, response, started)
-        if response.webhooks is not None:
-            self._deliver(*response.webhooks)
 
     async def _read_body(self, receive: Receive) -> bytes:
         limit = self.config.max_body_bytes
@@ -339,10 +341,10 @@ class ReferenceServer:
             response.webhooks = (item.webhook, webhook_payloads(item, changes, config.environment))
         return response
 
-    # -- after the response -------------------------------------------------------------------------
+    # -- webhook hand-off ----------------------------------------------------------------------------
 
     def _deliver(self, url: str, payloads: list[dict[str, Any]]) -> None:
-        """Hand each webhook to the sink, after the response was sent. The sink runs on the event loop,
+        """Hand each webhook to the sink, just before the response is sent. The sink runs on the event loop,
         so it must be quick (e.g. append to an outbox); a failing sink is logged, never raised."""
         assert self._sink is not None
         for payload in payloads:
@@ -398,7 +400,7 @@ def create_app(
     - `clock`: the rate limiter's clock (seconds, monotonic); inject one to test limits without sleeping.
     - `sleep`: awaited for added latency; inject one to observe the configured delays.
     - `rng`: the fault and random-latency generator; default seeded from `config.seed`.
-    - `webhook_sink(url, payload)`: called after the response for each webhook a refresh fires
+    - `webhook_sink(url, payload)`: called before the response is sent for each webhook a refresh fires
       (only for Items with a `webhook` URL whose refresh found changes).
     - `signer`: the webhook signing key served by /webhook_verification_key/get; default: the key
       stored in `config.db_path`, else a new one (stored there when a database is used).
