@@ -16,13 +16,18 @@ SHUTDOWN_TIMEOUT = 10
 
 
 @contextlib.contextmanager
-def running_server(app: Any) -> Iterator[str]:
-    """Serve `app` (uvicorn, httptools + uvloop) on 127.0.0.1 at an ephemeral port in a background
-    thread; yield its base URL once it accepts connections; shut it down cleanly (lifespan shutdown
-    runs, in-flight requests finish) on exit. Start-up is bounded by STARTUP_TIMEOUT seconds."""
+def running_server(app: Any, port: int = 0) -> Iterator[str]:
+    """Serve `app` (uvicorn, httptools + uvloop) on 127.0.0.1 in a background thread, at `port` (0: an
+    ephemeral one; a fixed port lets a restarted server come back where clients were told to look);
+    yield its base URL once it accepts connections; shut it down cleanly (lifespan shutdown runs,
+    in-flight requests finish) on exit. Start-up is bounded by STARTUP_TIMEOUT seconds."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError:
+        sock.close()
+        raise
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
