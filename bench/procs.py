@@ -123,6 +123,7 @@ def running(
     cpus: set[int] | None = None,
     startup_timeout: float = 30.0,
     stop_timeout: float = 5.0,
+    env: dict[str, str] | None = None,
     log_dir: Path = ROOT / "reports" / "bench-logs",
 ) -> Iterator[Running]:
     """Run argv (which must listen on `port`) for the duration of the block, output to a log file."""
@@ -132,7 +133,14 @@ def running(
     with log.open("wb") as sink:
         # A new session makes the server its own process group: stop() then reaches its children too
         # (npx/node, uvicorn reloaders), and nothing of ours is left running after the block.
-        proc = subprocess.Popen(full, cwd=ROOT, stdout=sink, stderr=subprocess.STDOUT, start_new_session=True)
+        proc = subprocess.Popen(
+            full,
+            cwd=ROOT,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            env=None if env is None else {**os.environ, **env},
+        )
         try:
             try:
                 wait_for_port(port, proc, startup_timeout)

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import contextlib
 import shutil
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ CONNECTIONS = (1, 32)
 FLOOR = "floor: raw ASGI app"
 REFERENCE = "reference server"
 REFERENCE_BEFORE = "reference server, jsonschema only (before bbd949b)"
+REFERENCE_CLI = "reference server via plaid-refresh serve (JSON access log on, its default)"
 PRISM_DEFAULT = "Prism, default logging"
 PRISM_QUIET = "Prism, logging silenced"
 
@@ -41,6 +43,8 @@ class Config:
     exercise_fallback: bool = False
     # Also measure the reference server as it was before its compiled validation fast path.
     before_after: bool = True
+    # Also measure the command users run, with its defaults (access log on), for reference.
+    cli: bool = True
 
 
 SMOKE = Config(rounds=1, duration_s=1.0, warmup_s=0.0, exercise_fallback=True)
@@ -52,6 +56,7 @@ class Server:
     argv: list[str]
     port: int
     results: dict[int, list[LoadResult]] = field(default_factory=dict)
+    env: dict[str, str] | None = None
 
 
 def server_argvs(config: Config, items_path: Path) -> list[Server]:
@@ -68,6 +73,16 @@ def server_argvs(config: Config, items_path: Path) -> list[Server]:
                 "reference", port, "--items", str(items_path), "--high-limits", "--no-fast-path"
             )
             servers.append(Server(REFERENCE_BEFORE, argv, port))
+        cli = Path(sys.executable).parent / "plaid-refresh"
+        if config.cli and cli.exists():
+            port = procs.free_port()
+            limit = "1000000000"
+            argv = [str(cli), "serve", "--port", str(port), "--items", str(items_path)]
+            argv += ["--item-limit", limit, "--client-limit", limit]
+            creds = targets.credentials()
+            # Credentials through the environment, as the CLI recommends (never on a command line).
+            env = {"PLAID_CLIENT_ID": creds.client_id, "PLAID_SECRET": creds.secret}
+            servers.append(Server(REFERENCE_CLI, argv, port, env=env))
     if config.prism and PRISM.exists():
         for name, level in ((PRISM_DEFAULT, "info"), (PRISM_QUIET, "silent")):
             port = procs.free_port()
@@ -256,6 +271,12 @@ def _tabulate(
             f"'{REFERENCE_BEFORE}': the same server with its compiled fastjsonschema fast path switched off "
             "(`python -m bench.serve reference --no-fast-path`), i.e. request bodies validated by jsonschema "
             "alone as before commit bbd949b: the before/after of that fix, measured in the same run."
+        )
+    if REFERENCE_CLI in by_name:
+        section.notes.append(
+            f"'{REFERENCE_CLI}': `plaid-refresh serve --items <Items> --item-limit 10^9 --client-limit 10^9` "
+            "as a user runs it (same uvicorn stack; JSON access log on, written to a file here): the cost of "
+            "its per-request log line. Not part of any goal."
         )
     if PRISM.exists() and shutil.which("node") is None:
         section.notes.append("Prism not measured: node is not installed.")
