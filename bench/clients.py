@@ -21,6 +21,7 @@ from bench.loadgen import Credentials
 from bench.results import Goal, Section, Table, fmt, fmt_ratio
 
 CONCURRENCY = 32
+POOL_BEFORE_NAME = "this project's client, 100 idle kept (before 8b66b74)"
 SyncFactory = Callable[[str, Credentials], "targets.SyncClient | None"]
 AsyncFactory = Callable[[str, Credentials], "targets.AsyncClient | None"]
 
@@ -102,6 +103,7 @@ def cases() -> tuple[dict[str, SyncFactory], dict[str, AsyncFactory]]:
     if targets.project_client_available():
         sync["this project's client"] = targets.project_sync
         asynchronous["this project's client"] = targets.project_async
+        asynchronous[POOL_BEFORE_NAME] = targets.project_async_pool_before
     return sync, asynchronous
 
 
@@ -206,6 +208,11 @@ def _tabulate(
         + ".",
         "Every call checks it got a 200 with a request_id, parsed the way each client normally parses it.",
     ]
+    if POOL_BEFORE_NAME in async_times:
+        section.notes.append(
+            f"'{POOL_BEFORE_NAME}': the same client with the pool it had before commit 8b66b74 "
+            "(max_keepalive_connections=100 instead of 20): the before/after of that fix, in the same run."
+        )
     if project == "generated client":
         section.notes.append(
             "This project's client (plaid_refresh.client) was not importable in this run: the generated "

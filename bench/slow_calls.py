@@ -95,11 +95,12 @@ def _sync_factory(name: str) -> targets.SyncFactory:
 
 
 def _async_factory(name: str) -> targets.AsyncFactory:
-    return {
+    factories: dict[str, targets.AsyncFactory] = {
         "raw httpx": targets.raw_httpx_async,
         "generated client": targets.generated_async,
         "this project's client": targets.project_async,
-    }[name]
+    }
+    return factories[name]
 
 
 def run(config: Config) -> Section:

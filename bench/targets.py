@@ -229,19 +229,32 @@ def project_sync(base_url: str, creds: Credentials) -> SyncClient | None:
     return SyncClient("this project's client", call, client.close)
 
 
-def project_async(base_url: str, creds: Credentials) -> AsyncClient | None:
+def project_async(
+    base_url: str, creds: Credentials, limits: httpx.Limits | None = None
+) -> AsyncClient | None:
     """This project's async client with its defaults (timeouts, deadline, retries, pool limits)."""
     if not project_client_available():
         return None
     from plaid_refresh import AsyncPlaidRefreshClient
 
-    client = AsyncPlaidRefreshClient.custom(base_url, client_id=creds.client_id, secret=creds.secret)
+    options: dict[str, Any] = {} if limits is None else {"limits": limits}
+    client = AsyncPlaidRefreshClient.custom(
+        base_url, client_id=creds.client_id, secret=creds.secret, **options
+    )
 
     async def call(token: str) -> None:
         if not (await client.refresh(token)).request_id:
             raise RuntimeError("unexpected answer: no request_id")
 
     return AsyncClient("this project's client", call, client.aclose)
+
+
+# The client's pool before commit 8b66b74 (100 idle connections kept), for a before/after row.
+POOL_BEFORE = httpx.Limits(max_connections=200, max_keepalive_connections=100, keepalive_expiry=30.0)
+
+
+def project_async_pool_before(base_url: str, creds: Credentials) -> AsyncClient | None:
+    return project_async(base_url, creds, POOL_BEFORE)
 
 
 def project_import_statement() -> str | None:
