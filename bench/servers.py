@@ -117,12 +117,25 @@ def run(config: Config) -> Section:
     probes: dict[str, str] = {}
     with contextlib.ExitStack() as stack:
         running = {}
-        for server in servers:
-            running[server.name] = stack.enter_context(
-                procs.running(
-                    server.name, server.argv, port=server.port, cpus=plan.server, startup_timeout=60
+        for server in list(servers):
+            try:
+                running[server.name] = stack.enter_context(
+                    procs.running(
+                        server.name,
+                        server.argv,
+                        port=server.port,
+                        cpus=plan.server,
+                        startup_timeout=60,
+                        env=server.env,
+                    )
                 )
-            )
+            except RuntimeError as exc:
+                if server.name in (FLOOR, REFERENCE):
+                    raise
+                # A peer or an extra row that cannot start is reported, not fatal to the others.
+                servers.remove(server)
+                section.notes.append(f"Not measured: {server.name} did not start ({exc}).")
+                continue
             section.commands.append(running[server.name].command)
             probes[server.name] = probe(running[server.name].base_url, creds)
         if config.warmup_s > 0:
