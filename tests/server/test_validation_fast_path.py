@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from plaid_refresh.server.validation import Operation, _fast_check, compile_operations
+from plaid_refresh.schema_check import fast_check
+from plaid_refresh.server.validation import Operation, compile_operations
 
 OPERATIONS = compile_operations()
 
@@ -59,4 +60,4 @@ def test_fast_path_agrees_with_jsonschema(path: str, data: st.DataObject) -> Non
     ],
 )
 def test_no_fast_path_for_keywords_that_differ_between_drafts(schema: dict[str, Any]) -> None:
-    assert _fast_check(schema) is None
+    assert fast_check(schema) is None

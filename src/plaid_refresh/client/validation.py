@@ -10,9 +10,9 @@ from functools import cache
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from jsonschema import Draft202012Validator
+    from plaid_refresh.schema_check import CompiledSchema
 
-# jsonschema and the spec (YAML) are imported on first use, not when the client is imported.
+# jsonschema, fastjsonschema and the spec (YAML) are imported on first use, not at client import.
 
 
 def resolve(node: dict[str, Any]) -> dict[str, Any]:
@@ -21,26 +21,10 @@ def resolve(node: dict[str, Any]) -> dict[str, Any]:
     return resolve_in_spec(node)
 
 
-def _inline(node: Any, depth: int = 0) -> Any:
-    """The schema with every local `$ref` replaced by its target. Referencing lookups cost about
-    80 us per validation; the spec's schemas are not recursive, so inlining them once is safe."""
-    if depth > 32:
-        raise ValueError("the spec's schemas nest too deeply (recursive $ref?)")
-    if isinstance(node, list):
-        return [_inline(item, depth + 1) for item in node]
-    if not isinstance(node, dict):
-        return node
-    if "$ref" in node:
-        target = _inline(resolve({"$ref": node["$ref"]}), depth + 1)
-        rest = {k: _inline(v, depth + 1) for k, v in node.items() if k != "$ref"}
-        return {**rest, "allOf": [target]} if rest else target
-    return {k: _inline(v, depth + 1) for k, v in node.items()}
+def _compile(schema: dict[str, Any]) -> CompiledSchema:
+    from plaid_refresh.schema_check import CompiledSchema
 
-
-def _compile(schema: dict[str, Any]) -> Draft202012Validator:
-    from jsonschema import Draft202012Validator
-
-    return Draft202012Validator(_inline(schema))
+    return CompiledSchema.of(schema)
 
 
 def _operation(path: str) -> dict[str, Any]:
@@ -56,24 +40,24 @@ def documented_statuses(path: str) -> frozenset[int]:
 
 
 @cache
-def response_validator(path: str, status: int) -> Draft202012Validator:
+def response_validator(path: str, status: int) -> CompiledSchema:
     response = resolve(_operation(path)["responses"][str(status)])
     schema = response["content"]["application/json"]["schema"]
     return _compile(schema)
 
 
 @cache
-def request_validator(path: str) -> Draft202012Validator:
+def request_validator(path: str) -> CompiledSchema:
     body = resolve(_operation(path)["requestBody"])
     return _compile(body["content"]["application/json"]["schema"])
 
 
 @cache
-def error_object_validator() -> Draft202012Validator:
+def error_object_validator() -> CompiledSchema:
     return _compile({"$ref": "#/components/schemas/PlaidError"})
 
 
-def describe_errors(validator: Draft202012Validator, instance: Any, limit: int = 3) -> list[str]:
+def describe_errors(validator: CompiledSchema, instance: Any, limit: int = 3) -> list[str]:
     """Problems as "<json path>: <keyword> <expected>", never quoting the offending value (it may be
     a secret, or huge)."""
     if validator.is_valid(instance):
@@ -82,7 +66,8 @@ def describe_errors(validator: Draft202012Validator, instance: Any, limit: int =
     for error in sorted(validator.iter_errors(instance), key=lambda e: list(e.path)):
         where = error.json_path
         if error.validator == "required":
-            required = [str(name) for name in error.validator_value]
+            expected: Any = error.validator_value
+            required = [str(name) for name in expected]
             problems.append(f"{where}: missing required field(s) {_missing(error.instance, required)}")
         elif error.validator == "type":
             problems.append(

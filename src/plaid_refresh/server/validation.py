@@ -4,11 +4,8 @@ jsonschema's Draft 2020-12 validator built from `standalone_schema(...)` costs ~
 validating with openapi-core per request costs ~630 µs. Nothing here re-declares a schema: request
 bodies and the Plaid-Version parameter are read from the spec through `plaid_refresh.spec`.
 
-Fast path: the same inlined schema is also compiled to plain Python by fastjsonschema (~0.5 µs per
-valid body instead of ~7.5 µs, measured by bench/). It only answers "valid": any body it rejects is
-judged again by jsonschema, which stays the authority and maps the errors. It is used only for
-schemas made of keywords that mean the same in Draft 7 (fastjsonschema's newest draft) and Draft
-2020-12; any other keyword leaves jsonschema alone on the path.
+Compilation (inlined `$ref`s, the fastjsonschema fast path) is `plaid_refresh.schema_check`'s job;
+a body the fast path rejects is judged again by jsonschema, which stays the authority and maps errors.
 """
 
 from __future__ import annotations
@@ -17,11 +14,12 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 import attrs
-import fastjsonschema
 import jsonschema
 from jsonschema import Draft202012Validator
 
-from plaid_refresh.spec import load_spec, resolve, standalone_schema
+from plaid_refresh import schema_check
+from plaid_refresh.schema_check import compile_validator
+from plaid_refresh.spec import load_spec, resolve
 
 
 @attrs.frozen
@@ -30,99 +28,6 @@ class BodyProblem:
 
     code: str
     message: str
-
-
-def _inline(node: Any, active: tuple[str, ...] = ()) -> Any:
-    """`node` with local `$ref`s replaced by what they point to (the spec's own text, resolved once).
-
-    Following `$ref`s is most of jsonschema's cost per request (~2/3 measured); request schemas are
-    small and not recursive, so they are inlined at start-up. A recursive `$ref` is left as is (the
-    standalone schema still carries the components it needs)."""
-    if isinstance(node, list):
-        return [_inline(value, active) for value in node]
-    if not isinstance(node, dict):
-        return node
-    ref = node.get("$ref")
-    if isinstance(ref, str) and ref.startswith("#/") and ref not in active:
-        target = _inline(resolve({"$ref": ref}), (*active, ref))
-        siblings = {key: _inline(value, active) for key, value in node.items() if key != "$ref"}
-        return {**siblings, "allOf": [target]} if siblings else target
-    return {key: _inline(value, active) for key, value in node.items()}
-
-
-def _compile(schema: dict[str, Any]) -> Draft202012Validator:
-    full = standalone_schema(_inline(schema))
-    Draft202012Validator.check_schema(full)
-    return Draft202012Validator(full, format_checker=None)
-
-
-# Keywords whose validation is identical in Draft 7 and Draft 2020-12 (annotations included).
-_SAME_IN_BOTH_DRAFTS = frozenset(
-    {
-        "type",
-        "properties",
-        "required",
-        "additionalProperties",
-        "maxLength",
-        "minLength",
-        "pattern",
-        "enum",
-        "const",
-        "allOf",
-        "anyOf",
-        "oneOf",
-        "not",
-        "minimum",
-        "maximum",
-        "description",
-        "title",
-        "examples",
-        "default",
-        "deprecated",
-        "readOnly",
-        "writeOnly",
-    }
-)
-_LITERAL_KEYWORDS = frozenset({"enum", "const", "examples", "default", "description", "title"})
-
-
-def _portable(node: Any) -> bool:
-    """Whether a schema uses only keywords that fastjsonschema (Draft 7) judges like Draft 2020-12."""
-    if isinstance(node, bool):
-        return True
-    if not isinstance(node, dict):
-        return False
-    for keyword, value in node.items():
-        if keyword not in _SAME_IN_BOTH_DRAFTS:
-            return False
-        if keyword in _LITERAL_KEYWORDS:
-            continue
-        if keyword == "properties":
-            if not all(_portable(sub) for sub in value.values()):
-                return False
-        elif keyword in ("allOf", "anyOf", "oneOf"):
-            if not all(_portable(sub) for sub in value):
-                return False
-        elif keyword in ("additionalProperties", "not") and not _portable(value):
-            return False
-    return True
-
-
-def _fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
-    """A compiled "is it valid?" check for a portable schema, else None (jsonschema alone decides)."""
-    inlined = _inline(schema)
-    if not _portable(inlined):
-        return None
-    validate = fastjsonschema.compile({"$schema": "http://json-schema.org/draft-07/schema#", **inlined})
-
-    def check(instance: Any) -> bool:
-        try:
-            validate(instance)
-        except fastjsonschema.JsonSchemaException:
-            return False
-        return True
-
-    return check
 
 
 @attrs.frozen
@@ -168,13 +73,13 @@ def compile_operations() -> dict[str, Operation]:
         for parameter in operation.get("parameters", []):
             parameter = resolve(parameter)
             if parameter["in"] == "header" and parameter["name"].lower() == "plaid-version":
-                version_validator = _compile(parameter["schema"])
+                version_validator = compile_validator(parameter["schema"])
         operations[path] = Operation(
             path=path,
             operation_id=operation["operationId"],
-            body_validator=_compile(body_schema),
+            body_validator=compile_validator(body_schema),
             version_validator=version_validator,
-            fast_check=_fast_check(body_schema),
+            fast_check=schema_check.fast_check(body_schema),
         )
     return operations
 

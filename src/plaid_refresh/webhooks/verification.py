@@ -37,7 +37,6 @@ import httpx
 import jwt
 import plaid_refresh_client.models as models
 from cryptography.hazmat.primitives.asymmetric import ec
-from jsonschema import Draft202012Validator
 from jwt.algorithms import ECAlgorithm
 from plaid_refresh_client import Client
 from plaid_refresh_client.api.webhooks import webhook_verification_key_get
@@ -52,6 +51,7 @@ from plaid_refresh_client.models import (
     WebhookVerificationKeyGetResponse,
 )
 
+from plaid_refresh.schema_check import CompiledSchema
 from plaid_refresh.spec import load_spec, resolve
 
 HEADER = "plaid-verification"
@@ -128,23 +128,7 @@ Webhook: TypeAlias = (
 @attrs.frozen
 class _WebhookSchema:
     model: Any  # the generated model class, with from_dict
-    validator: Draft202012Validator
-
-
-def _inline_refs(node: Any, depth: int = 0) -> Any:
-    """The schema with local $refs replaced by their targets (read from the spec): jsonschema's
-    reference lookups dominate validation time otherwise (~5x). The webhook schemas are acyclic."""
-    if depth > 32:
-        raise ValueError("the webhook schemas nest too deeply (a $ref cycle?)")
-    if isinstance(node, dict):
-        if "$ref" in node:
-            siblings = {k: _inline_refs(v, depth + 1) for k, v in node.items() if k != "$ref"}
-            target = _inline_refs(resolve({"$ref": node["$ref"]}), depth + 1)
-            return {**target, **siblings} if not siblings else {"allOf": [target], **siblings}
-        return {k: _inline_refs(v, depth + 1) for k, v in node.items()}
-    if isinstance(node, list):
-        return [_inline_refs(v, depth + 1) for v in node]
-    return node
+    validator: CompiledSchema
 
 
 @cache
@@ -156,7 +140,7 @@ def webhook_schemas() -> dict[str, _WebhookSchema]:
         name = ref["$ref"].rsplit("/", 1)[-1]
         schema = resolve(ref)
         (code,) = schema["properties"]["webhook_code"]["enum"]
-        validator = Draft202012Validator(_inline_refs(schema))
+        validator = CompiledSchema.of(schema)
         found[code] = _WebhookSchema(model=getattr(models, name), validator=validator)
     return found
 
