@@ -262,13 +262,14 @@ def _serve(args: argparse.Namespace) -> int:
         max_body_bytes=args.max_body_bytes,
         access_log=args.access_log,
     )
-    _configure_logging(args.log_level)
     try:
         delivery = RetryPolicy(args.webhook_retry_delay, args.webhook_retry_factor, args.webhook_attempts)
         app = create_app(config, webhook_delivery=delivery if args.webhooks else None)
     except (ItemsFileError, StoreError) as exc:
         print(f"plaid-refresh serve: error: {exc}", file=sys.stderr)
         return 2
+    # Only once the server will really run: a refused start must not leave handlers on a stream it never owns.
+    _configure_logging(args.log_level)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
     print(
         f"plaid-refresh: reference server on http://{shown_host}:{args.port} "
