@@ -9,13 +9,16 @@ operation and mode. Two runs at a time: the machine has two cores.
 
 from __future__ import annotations
 
+import json
 import os
+import re
 import subprocess
 import sys
 import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -97,17 +100,31 @@ class SuiteRun:
     skipped: int = 0
     failures: dict[str, list[str]] = field(default_factory=dict)  # test name -> failure texts
     junit_text: str = ""
+    summary: str = ""  # the "Plaid contract summary" section of the terminal output, whole
+    summary_json: dict[str, Any] | None = None  # what PLAID_CONTRACT_SUMMARY_JSON received
 
     def failed(self, test: str, text: str) -> bool:
         return any(text in failure for failure in self.failures.get(test, []))
 
 
+def summary_section(stdout: str) -> str:
+    """The summary the suite prints (pytest_terminal_summary), from its header line to the next section."""
+    start = stdout.find("Plaid contract summary")
+    if start == -1:
+        return ""
+    start = stdout.rfind("\n", 0, start) + 1
+    end = stdout.find("\n=", start)
+    return stdout[start : end if end != -1 else None]
+
+
 def run_suite(variant: str, reports: Path) -> SuiteRun:
     junit = reports / f"{variant}.xml"
+    summary_json = reports / f"{variant}-summary.json"
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAID_")}
     env.update(
         PLAID_CONTRACT_APP=f"tests.contract_suite.broken:{variant}",
         PLAID_CONTRACT_MAX_EXAMPLES=MAX_EXAMPLES,
+        PLAID_CONTRACT_SUMMARY_JSON=str(summary_json),
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), env.get("PYTHONPATH")])),
     )
     command = [
@@ -117,7 +134,13 @@ def run_suite(variant: str, reports: Path) -> SuiteRun:
     done = subprocess.run(
         command, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT, check=False
     )
-    run = SuiteRun(returncode=done.returncode, output=done.stdout[-6000:] + done.stderr[-3000:])
+    run = SuiteRun(
+        returncode=done.returncode,
+        output=done.stdout[-6000:] + done.stderr[-3000:],
+        summary=summary_section(done.stdout),
+    )
+    if summary_json.exists():
+        run.summary_json = json.loads(summary_json.read_text(encoding="utf-8"))
     if junit.exists():
         run.junit_text = junit.read_text(encoding="utf-8")
         for case in ET.parse(junit).iter("testcase"):
@@ -150,6 +173,41 @@ def test_unbroken_server_passes(runs: dict[str, SuiteRun]) -> None:
     # Everything ran: the 2 generated tests per mode and every scenario, none skipped on the reference server.
     assert run.tests >= 30
     assert run.skipped == 0, run.output
+    # The summary `make contract` prints says so, and the JSON it writes agrees.
+    assert "Plaid contract summary" in run.summary, run.output
+    assert "RESULT: the target conforms to the contract" in run.summary, run.summary
+    assert "FAILURES (" not in run.summary, run.summary
+    data = run.summary_json
+    assert data is not None, f"no JSON summary written:\n{run.output}"
+    assert data["failures"] == [], data["failures"]
+    assert data["generated_cases"] > 0, data
+    assert sum(data["cases_by_phase_mode"].values()) == data["generated_cases"]
+    assert data["checks"], "the summary names the checks run on every response"
+    assert not [key for key in data["outcomes"] if not key.endswith(("/passed", "/skipped"))], data
+    assert data["outcomes"].get("generated/passed", 0) > 0, data["outcomes"]
+    assert data["outcomes"].get("scenario/passed", 0) > 0, data["outcomes"]
+    assert f"{data['generated_cases']} cases generated and checked" in run.summary
+
+
+def assert_failure_summary(variant: str, run: SuiteRun) -> None:
+    """The failure branch of the summary (RunStats.render) and the JSON name what failed."""
+    assert "Plaid contract summary" in run.summary, run.output
+    assert "RESULT: the target conforms" not in run.summary, run.summary
+    data = run.summary_json
+    assert data is not None, f"{variant}: no JSON summary written:\n{run.output}"
+    assert DEFAULT_SECRET not in json.dumps(data)
+    failures = data["failures"]
+    assert len(failures) > 0, data
+    assert f"FAILURES ({len(failures)}):" in run.summary, run.summary
+    for failure in failures:
+        assert f"  x {failure['test']}" in run.summary, run.summary
+    reported = [failure["test"].rsplit("::", 1)[-1] for failure in failures]
+    for test, _ in EXPECTED[variant]:
+        assert any(name.startswith(test) for name in reported), f"{variant}: {test} not in {reported}"
+    if any(test in ("test_positive", "test_negative") for test, _ in EXPECTED[variant]):
+        # A failing generated test comes with the curl command that reproduces its minimal case.
+        assert re.search(r"^      reproduce: curl ", run.summary, re.MULTILINE), run.summary
+        assert any((failure["curl"] or "").startswith("curl ") for failure in failures), failures
 
 
 @pytest.mark.parametrize("variant", list(BROKEN_VARIANTS))
@@ -160,3 +218,4 @@ def test_suite_catches_broken_server(variant: str, runs: dict[str, SuiteRun]) ->
     assert DEFAULT_SECRET not in run.output + run.junit_text
     missed = [(test, text) for test, text in EXPECTED[variant] if not run.failed(test, text)]
     assert not missed, f"{variant}: expected failures not reported: {missed}\nfailed: {sorted(run.failures)}"
+    assert_failure_summary(variant, run)
