@@ -52,13 +52,42 @@ PLAID_ERROR = schema_validator("PlaidError")
 PLAID_ERROR_FIELDS = set(resolve(load_spec()["components"]["schemas"]["PlaidError"])["properties"])
 
 
+def spec_error_types() -> dict[str, str]:
+    """error_code -> error_type, read from the spec's named error examples (each is named after its code,
+    under the error status of an operation that carries it). Read here from the spec, not from the server's
+    catalogue, so a server that builds a wrong error_type is caught."""
+    found: dict[str, set[str]] = {}
+    for path_item in load_spec()["paths"].values():
+        for operation in path_item.values():
+            for status, response in operation.get("responses", {}).items():
+                if not status.isdigit() or int(status) < 400:
+                    continue
+                media = resolve(response).get("content", {}).get("application/json", {})
+                for name, example in media.get("examples", {}).items():
+                    found.setdefault(name, set()).add(resolve(example)["value"]["error_type"])
+    conflicting = {code: types for code, types in found.items() if len(types) != 1}
+    assert not conflicting, f"spec examples disagree on the error_type of {conflicting}"
+    return {code: types.pop() for code, types in found.items()}
+
+
+SPEC_ERROR_TYPES = spec_error_types()
+# The spec documents no 405 (nor does Plaid): the server answers METHOD_NOT_ALLOWED in the shape of the 404
+# NOT_FOUND example (plaid_refresh.server.errors), so its error_type is checked against that example's.
+SPEC_ERROR_TYPES.setdefault("METHOD_NOT_ALLOWED", SPEC_ERROR_TYPES["NOT_FOUND"])
+
+
 def assert_plaid_error(response: httpx.Response, status: int, code: str) -> dict[str, Any]:
-    """The response is a complete, spec-valid Plaid error with this status and code."""
+    """The response is a complete, spec-valid Plaid error with this status and code, and the error_type the
+    spec's named example for that code gives."""
+    assert code in SPEC_ERROR_TYPES, f"the spec has no named error example for {code}"
     assert response.status_code == status, response.text
     assert response.headers["content-type"] == "application/json"
     body: dict[str, Any] = response.json()
     PLAID_ERROR.validate(body)
     assert body["error_code"] == code
+    assert body["error_type"] == SPEC_ERROR_TYPES[code], (
+        f"{code}: error_type {body['error_type']!r}, the spec's example says {SPEC_ERROR_TYPES[code]!r}"
+    )
     assert set(body) >= PLAID_ERROR_FIELDS
     assert isinstance(body["request_id"], str)
     assert len(body["request_id"]) >= 15
