@@ -4,12 +4,15 @@
     python -m bench.serve reference --port 8002 [--items FILE] [--latency 2.0] [--high-limits]
 
 Both apps run on exactly the same stack and settings (one worker, no access log, warning-level
-logs), so the difference between them is the work the app does.
+logs), so the difference between them is the work the app does. The reference server uses the
+protocol `plaid-refresh serve` uses, an httptools subclass that differs only in its answer to bytes
+that are not HTTP (a Plaid error), a path no load-test request takes.
 """
 
 from __future__ import annotations
 
 import argparse
+import asyncio
 import signal
 from pathlib import Path
 from typing import Any
@@ -40,9 +43,13 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     app: Any
+    http: str | type[asyncio.Protocol] = "httptools"
     if args.target == "floor":
         from bench.floor_app import app
     else:
+        from plaid_refresh.server.http_protocol import PlaidHttpToolsProtocol
+
+        http = PlaidHttpToolsProtocol
         app = targets.reference_app(items_path=args.items, latency=args.latency, high_limits=args.high_limits)
         if args.no_fast_path:
             targets.disable_fast_path(app)
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
         app,
         host="127.0.0.1",
         port=args.port,
-        http="httptools",
+        http=http,
         loop="uvloop",
         access_log=False,
         log_level="warning",

@@ -241,6 +241,7 @@ def _serve(args: argparse.Namespace) -> int:
         StoreError,
         create_app,
     )
+    from plaid_refresh.server.http_protocol import PlaidHttpToolsProtocol
     from plaid_refresh.webhooks.delivery import RetryPolicy
 
     client_id, client_id_source = _credential(args.client_id, "PLAID_CLIENT_ID")
@@ -284,7 +285,7 @@ def _serve(args: argparse.Namespace) -> int:
         app,
         host=args.host,
         port=args.port,
-        http="httptools",
+        http=PlaidHttpToolsProtocol,  # httptools; bytes that are not HTTP get a Plaid error too
         loop="uvloop",
         lifespan="on",
         access_log=False,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import socket
@@ -142,6 +143,17 @@ def test_serve_runs_persists_and_shuts_down_cleanly(tmp_path: Path) -> None:
             timeout=10,
         )
         assert response.status_code == 200
+        # Bytes that are not HTTP: the served protocol is PlaidHttpToolsProtocol, not plain httptools.
+        with socket.create_connection(("127.0.0.1", int(url.rsplit(":", 1)[1])), timeout=10) as sock:
+            sock.sendall(b"GARBAGE\r\n\r\n")
+            answer = b""
+            while chunk := sock.recv(65536):  # the server closes the connection after answering
+                answer += chunk
+        head, body = answer.split(b"\r\n\r\n", 1)
+        assert head.startswith(b"HTTP/1.1 400 ")
+        assert b"\r\ncontent-type: application/json\r\n" in head
+        error = json.loads(body)
+        assert (error["error_code"], len(error["request_id"])) == ("INVALID_BODY", 15)
     finally:
         output = _stop(process)
     assert f"reference server on {url}" in output

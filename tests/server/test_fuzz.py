@@ -5,12 +5,15 @@ Goal: zero 5xx, and every non-2xx body a complete Plaid error. Deterministic and
 from __future__ import annotations
 
 import hashlib
+import random
+import re
 import socket
 from collections import Counter
 from collections.abc import Iterator
 from typing import Any
 
 import httpx
+import orjson
 import pytest
 import schemathesis
 from schemathesis import Case
@@ -145,29 +148,100 @@ def test_wrong_methods_and_unknown_paths(base_url: str, method: str, path: str) 
     _assert_plaid_error(response)
 
 
-def test_raw_socket_garbage_never_crashes_the_server(base_url: str) -> None:
-    """Bytes that are not even HTTP: the server may drop the connection but keeps serving."""
+# Bytes uvicorn's HTTP parser rejects before the app runs: answered by PlaidHttpToolsProtocol.
+NOT_HTTP = {
+    "tls-client-hello": b"\x16\x03\x01\x00\xa5\x01\x00\x00",
+    "random-1": random.Random(1).randbytes(256),
+    "random-2": random.Random(2).randbytes(256),
+    "nul-bytes": b"\x00" * 100,
+    "unknown-method": b"GARBAGE\r\n\r\n",
+    "bad-http-version": b"POST /transactions/refresh HTTP/9.9\r\nHost: x\r\n\r\n",
+    "non-ascii-path": b"POST /\xff HTTP/1.1\r\nHost: x\r\n\r\n",
+    "header-line-without-colon": b"POST /transactions/refresh HTTP/1.1\r\nHost: x\r\nno colon\r\n\r\n",
+    "space-in-header-name": b"POST /transactions/refresh HTTP/1.1\r\nBad Name: v\r\n\r\n",
+    "control-char-in-header-value": b"POST /transactions/refresh HTTP/1.1\r\nX: a\x01b\r\n\r\n",
+    "bad-content-length": b"POST /transactions/refresh HTTP/1.1\r\nContent-Length: x\r\n\r\n",
+    "content-length-and-chunked": (
+        b"POST /transactions/refresh HTTP/1.1\r\n"
+        b"Content-Length: 2\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n"
+    ),
+    "bad-chunk-size": b"POST /transactions/refresh HTTP/1.1\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n",
+}
+# uvicorn 0.54.0 / httptools set no header size limit: oversized headers reach the app, which answers them.
+OVERSIZED_HEADERS = {
+    "2-MB-header-value": b"POST /transactions/refresh HTTP/1.1\r\nX-Big: " + b"a" * 2_000_000 + b"\r\n\r\n",
+    "20000-headers": (
+        b"POST /transactions/refresh HTTP/1.1\r\n"
+        + b"".join(b"X-%d: v\r\n" % i for i in range(20_000))
+        + b"\r\n"
+    ),
+}
+REQUEST_ID = re.compile(r"[A-Za-z0-9]{15}")
+
+
+def _raw_exchange(base_url: str, data: bytes) -> tuple[int, dict[str, str], bytes]:
+    """Send raw bytes on a fresh connection; the status, headers (lower-cased names) and body answered."""
     host, port = base_url.removeprefix("http://").split(":")
-    for garbage in (
-        b"\x16\x03\x01\x00\xa5\x01\x00\x00",
-        b"GARBAGE\r\n\r\n",
-        b"POST / HTTP/1.1\r\nContent-Length: x\r\n\r\n",
-    ):
-        with socket.create_connection((host, int(port)), timeout=5) as sock:
-            sock.sendall(garbage)
-            sock.settimeout(5)
-            try:
-                answer = sock.recv(4096)
-            except (ConnectionResetError, TimeoutError):
-                answer = b""
-            assert not answer.startswith(b"HTTP/1.1 5")
+    received = b""
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(data)
+        while b"\r\n\r\n" not in received:
+            chunk = sock.recv(65536)
+            assert chunk, f"connection closed without a complete answer: {received!r}"
+            received += chunk
+        head, body = received.split(b"\r\n\r\n", 1)
+        status_line, *header_lines = head.decode("latin-1").split("\r\n")
+        headers = dict(line.lower().split(": ", 1) for line in header_lines)
+        while len(body) < int(headers["content-length"]):
+            chunk = sock.recv(65536)
+            assert chunk, "connection closed before the whole body"
+            body += chunk
+    assert status_line.startswith("HTTP/1.1 "), status_line
+    return int(status_line.split()[1]), headers, body
+
+
+@pytest.mark.parametrize("garbage", list(NOT_HTTP.values()), ids=list(NOT_HTTP))
+def test_bytes_that_are_not_http_get_a_plaid_error(base_url: str, garbage: bytes) -> None:
+    """Rejected by uvicorn's parser before the app runs, yet answered like every other error: a 400
+    INVALID_REQUEST / INVALID_BODY Plaid error with a request_id, as JSON, and the connection is closed."""
+    status, headers, body = _raw_exchange(base_url, garbage)
+    assert status == 400, body
+    assert headers["content-type"] == "application/json"
+    assert headers["connection"] == "close"
+    error = orjson.loads(body)
+    PLAID_ERROR.validate(error)
+    assert set(error) >= PLAID_ERROR_FIELDS
+    assert (error["error_type"], error["error_code"]) == ("INVALID_REQUEST", "INVALID_BODY")
+    assert REQUEST_ID.fullmatch(error["request_id"]), error["request_id"]
+
+
+@pytest.mark.parametrize("request_bytes", list(OVERSIZED_HEADERS.values()), ids=list(OVERSIZED_HEADERS))
+def test_oversized_headers_get_a_plaid_error(base_url: str, request_bytes: bytes) -> None:
+    status, headers, body = _raw_exchange(base_url, request_bytes)
+    assert status == 400, body
+    assert headers["content-type"] == "application/json"
+    error = orjson.loads(body)
+    PLAID_ERROR.validate(error)
+    assert error["error_code"] == "INVALID_HEADERS"  # no Content-Type: the app answered
+    assert REQUEST_ID.fullmatch(error["request_id"]), error["request_id"]
+
+
+def test_raw_socket_garbage_never_crashes_the_server(base_url: str) -> None:
+    """After every kind of garbage the server keeps serving, and each answer had its own request_id."""
+    request_ids = {
+        orjson.loads(_raw_exchange(base_url, garbage)[2])["request_id"] for garbage in NOT_HTTP.values()
+    }
+    assert len(request_ids) == len(NOT_HTTP)
     with httpx.Client(base_url=base_url) as http:
         body = {
             "access_token": "access-sandbox-healthy",
             "client_id": DEFAULT_CLIENT_ID,
             "secret": DEFAULT_SECRET,
         }
-        assert http.post(REFRESH, json=body).status_code == 200
+        response = http.post(REFRESH, json=body)
+    assert response.status_code == 200
+    assert REQUEST_ID.fullmatch(response.json()["request_id"])  # the app's ids have the same format
+    assert "connection" not in response.headers  # keep-alive: only the not-HTTP answer closes the connection
 
 
 def _assert_plaid_error(response: httpx.Response) -> dict[str, Any]:

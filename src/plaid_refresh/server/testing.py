@@ -11,13 +11,16 @@ from typing import Any
 
 import uvicorn
 
+from plaid_refresh.server.http_protocol import PlaidHttpToolsProtocol
+
 STARTUP_TIMEOUT = 10.0
 SHUTDOWN_TIMEOUT = 10
 
 
 @contextlib.contextmanager
 def running_server(app: Any, port: int = 0) -> Iterator[str]:
-    """Serve `app` (uvicorn, httptools + uvloop) on 127.0.0.1 in a background thread, at `port` (0: an
+    """Serve `app` (uvicorn, httptools + uvloop, with `plaid-refresh serve`'s PlaidHttpToolsProtocol: bytes
+    that are not HTTP get a Plaid INVALID_BODY error) on 127.0.0.1 in a background thread, at `port` (0: an
     ephemeral one; a fixed port lets a restarted server come back where clients were told to look);
     yield its base URL once it accepts connections; shut it down cleanly (lifespan shutdown runs,
     in-flight requests finish) on exit. Start-up is bounded by STARTUP_TIMEOUT seconds."""
@@ -31,7 +34,7 @@ def running_server(app: Any, port: int = 0) -> Iterator[str]:
     port = sock.getsockname()[1]
     config = uvicorn.Config(
         app,
-        http="httptools",
+        http=PlaidHttpToolsProtocol,
         loop="uvloop",
         log_level="warning",
         access_log=False,
