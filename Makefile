@@ -66,11 +66,13 @@ check-generated: $(PY_STAMP) ## Fail if generated_client/ differs from a fresh g
 	fi; \
 	echo "==> $(GENERATED)/ matches a fresh generation of $(SPEC)"
 
-lint-spec: $(PY_STAMP) $(NODE_STAMP) ## Validate the spec and lint it (Spectral oas + OWASP)
+lint-spec: $(PY_STAMP) $(NODE_STAMP) ## Validate the spec, lint it (Spectral oas + OWASP), check its examples against their schemas
 	@echo "==> validating $(SPEC) (openapi-spec-validator)"
 	$(BIN)/openapi-spec-validator "$(SPEC)"
 	@echo "==> linting $(SPEC) (Spectral: spectral:oas + OWASP; overrides justified in openapi/spectral.yaml)"
 	node_modules/.bin/spectral lint --quiet --fail-severity hint -r openapi/spectral.yaml "$(SPEC)"
+	@echo "==> every example in $(SPEC) validates against its schema (tests/test_spec.py)"
+	$(BIN)/pytest -q -p no:cacheprovider tests/test_spec.py
 
 lint-code: $(PY_STAMP) ## ruff on the hand-written code
 	@echo "==> ruff"
