@@ -9,7 +9,7 @@ from typing import Any, Self
 
 import httpx
 from plaid_refresh_client.models import JWKPublicKey, TransactionsRefreshResponse
-from tenacity import AsyncRetrying, retry_if_exception
+from tenacity import AsyncRetrying
 
 from plaid_refresh.client.base import BaseClient
 from plaid_refresh.client.core import KEY_GET, REFRESH, Operation
@@ -85,16 +85,16 @@ class AsyncPlaidRefreshClient(BaseClient):
             )
             return result
 
-        retrying = AsyncRetrying(
-            stop=core.stop(deadline_at),
-            wait=core.wait,
-            retry=retry_if_exception(core.should_retry),
-            sleep=self._sleep,
-            before_sleep=core.log_retry(operation, secrets),
-            reraise=True,
-        )
         try:
-            return await retrying(attempt)
+            try:
+                return await attempt()  # most calls succeed at once: tenacity is entered only to retry
+            except PlaidError as first:
+                if not core.should_retry(first):
+                    raise
+                retrying = AsyncRetrying(
+                    sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at)
+                )
+                return await retrying(core.replay_first_async(first, attempt))
         except PlaidError as error:
             error.attempts = attempts
             raise

@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import logging
 import ssl
-from collections.abc import Callable, Generator, Iterable
+from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,7 +24,7 @@ from plaid_refresh_client.models import (
 )
 from plaid_refresh_client.models import PlaidError as PlaidErrorModel
 from plaid_refresh_client.types import UNSET
-from tenacity import RetryCallState
+from tenacity import RetryCallState, retry_if_exception
 
 from plaid_refresh.client.config import PLAID_VERSION
 from plaid_refresh.client.credentials import Credentials
@@ -37,6 +37,7 @@ from plaid_refresh.client.errors import (
     PlaidNonJsonResponse,
     PlaidTimeout,
     PlaidTransportError,
+    PlaidTruncatedResponse,
     PlaidUnexpectedStatus,
     error_class_for,
 )
@@ -55,7 +56,8 @@ LOGGER_NAME = "plaid_refresh.client"
 SNIPPET_CHARS = 200
 USER_AGENT = "plaid-refresh-toolkit"
 
-assert PlaidVersion(PLAID_VERSION)  # the generated enum must know the version this client sends
+# The generated enum must know the version this client sends (raises at import otherwise).
+SENT_VERSION = PlaidVersion(PLAID_VERSION)
 
 
 @dataclass(frozen=True)
@@ -82,7 +84,8 @@ KEY_GET = Operation("/webhook_verification_key/get", webhook_verification_key_ge
 
 
 class PlaidHeaderAuth(httpx.Auth):
-    """Adds PLAID-CLIENT-ID / PLAID-SECRET to every request (the only place credentials are sent)."""
+    """Adds PLAID-CLIENT-ID / PLAID-SECRET to every request (the only place credentials are sent).
+    Not default headers of the pool: httpx.Headers' repr would print them."""
 
     def __init__(self, credentials: Credentials) -> None:
         self._credentials = credentials
@@ -153,6 +156,11 @@ _ERROR_PHASES: tuple[tuple[type[httpx.HTTPError], str], ...] = (
 )
 
 
+# h11's words (through httpcore and httpx) for a body cut short: fewer bytes than Content-Length, or
+# a chunked body without its last chunk.
+_INCOMPLETE_BODY = "peer closed connection without sending complete message body"
+
+
 class ClientCore:
     """Configuration plus pure functions over httpx requests/responses."""
 
@@ -179,6 +187,10 @@ class ClientCore:
         self.verify = verify
         self.clock = clock
         self.logger = logging.getLogger(LOGGER_NAME)
+        # Time left at least this long leaves every phase as configured (no per-call Timeout to build);
+        # a phase without a timeout is always capped by the deadline.
+        phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
+        self._longest_phase = max(float("inf") if p is None else p for p in phases)
         warm_up((REFRESH.path, KEY_GET.path))
 
     # ---- building requests ----------------------------------------------------------------------
@@ -218,7 +230,7 @@ class ClientCore:
             )
 
     def request_kwargs(self, operation: Operation, body: Any) -> dict[str, Any]:
-        return operation.build_kwargs(body=body, plaid_version=PlaidVersion(PLAID_VERSION))
+        return operation.build_kwargs(body=body, plaid_version=SENT_VERSION)
 
     # ---- time ------------------------------------------------------------------------------------
 
@@ -230,7 +242,7 @@ class ClientCore:
 
     def attempt_timeout(self, remaining: float | None) -> httpx.Timeout:
         """The configured phases, each capped by the time left before the deadline."""
-        if remaining is None:
+        if remaining is None or remaining >= self._longest_phase:
             return self.timeout
         cap = max(remaining, 0.001)
         t = self.timeout
@@ -253,14 +265,12 @@ class ClientCore:
     ) -> tuple[Any, str | None]:
         """The success model and its request_id, or raise the matching PlaidError. Generated code
         never sees a body that has not been validated against the spec."""
-        forms = secret_forms(secrets)
         status = response.status_code
-        content_type = scrub(response.headers.get("content-type", ""), forms)[:100]
         raw = response.content
-        where = f"POST {operation.path}"
         try:
             data = json.loads(raw)
         except (ValueError, RecursionError):
+            where, forms, content_type = self._failure_context(operation, response, secrets)
             looks_json = "json" in content_type.lower() or raw.lstrip()[:1] in (b"{", b"[")
             view = snippet(raw, forms)
             if looks_json and raw.strip():
@@ -280,6 +290,7 @@ class ClientCore:
 
         documented = documented_statuses(operation.path)
         if status not in documented:
+            where, forms, content_type = self._failure_context(operation, response, secrets)
             fields: dict[str, Any] = {}
             if not describe_errors(error_object_validator(), data, limit=1):
                 fields = self._error_fields(status, data, forms)
@@ -296,6 +307,7 @@ class ClientCore:
 
         problems = describe_errors(response_validator(operation.path, status), data)
         if problems:
+            where, forms, content_type = self._failure_context(operation, response, secrets)
             view = snippet(raw, forms)
             raise PlaidMalformedResponse(
                 f"{where} answered HTTP {status} with a body that does not match the spec: "
@@ -307,7 +319,15 @@ class ClientCore:
         if 200 <= status < 300:
             request_id = data.get("request_id")
             return operation.parse(data), request_id if isinstance(request_id, str) else None
-        raise self.error_from_body(status, data, forms)
+        raise self.error_from_body(status, data, secret_forms(secrets))
+
+    @staticmethod
+    def _failure_context(
+        operation: Operation, response: httpx.Response, secrets: Iterable[str]
+    ) -> tuple[str, list[str], str]:
+        """What every failure message needs; built only on failure (a success pays none of it)."""
+        forms = secret_forms(secrets)
+        return f"POST {operation.path}", forms, scrub(response.headers.get("content-type", ""), forms)[:100]
 
     def _error_fields(self, status: int, data: dict[str, Any], forms: list[str]) -> dict[str, Any]:
         # Codes stay verbatim (they are matched on); every other string is scrubbed of secrets.
@@ -358,9 +378,54 @@ class ClientCore:
             return PlaidTimeout(f"{where}: {phase} timeout after {configured:g}s ({detail})", phase=phase)
         phase = next((name for cls, name in _ERROR_PHASES if isinstance(exc, cls)), "other")
         host = httpx.URL(self.base_url).host
+        if isinstance(exc, httpx.RemoteProtocolError) and _INCOMPLETE_BODY in str(exc):
+            return PlaidTruncatedResponse(
+                f"{where}: truncated answer from {host}: the connection closed before the whole body "
+                f"arrived ({detail})",
+                phase="read",
+            )
         return PlaidConnectionError(f"{where}: {phase} failure talking to {host}: {detail}", phase=phase)
 
     # ---- retries ---------------------------------------------------------------------------------
+
+    def retry_options(
+        self, operation: Operation, secrets: Iterable[str], deadline_at: float | None
+    ) -> dict[str, Any]:
+        """tenacity's Retrying/AsyncRetrying options for one call (all but `sleep`)."""
+        return {
+            "stop": self.stop(deadline_at),
+            "wait": self.wait,
+            "retry": retry_if_exception(self.should_retry),
+            "before_sleep": self.log_retry(operation, secrets),
+            "reraise": True,
+        }
+
+    @staticmethod
+    def replay_first(first: PlaidError, attempt: Callable[[], Any]) -> Callable[[], Any]:
+        """`attempt`, except that its first run re-raises the failure the call already had: tenacity
+        then counts, stops, waits and logs it as attempt 1, exactly as if it had made it."""
+        pending = [first]
+
+        def run() -> Any:
+            if pending:
+                raise pending.pop()
+            return attempt()
+
+        return run
+
+    @staticmethod
+    def replay_first_async(
+        first: PlaidError, attempt: Callable[[], Awaitable[Any]]
+    ) -> Callable[[], Awaitable[Any]]:
+        """The async twin of `replay_first`."""
+        pending = [first]
+
+        async def run() -> Any:
+            if pending:
+                raise pending.pop()
+            return await attempt()
+
+        return run
 
     def should_retry(self, error: BaseException) -> bool:
         return self.retry.should_retry(error)

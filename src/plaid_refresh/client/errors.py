@@ -7,6 +7,7 @@ PlaidError
 ├── PlaidTransportError           no usable answer arrived
 │   ├── PlaidTimeout              a phase timed out, or the per-call deadline passed
 │   └── PlaidConnectionError      connecting or talking to the server failed
+│       └── PlaidTruncatedResponse   the connection closed in the middle of the answer's body
 └── PlaidProtocolError            an answer arrived but it is not what the spec promises
     ├── PlaidNonJsonResponse      e.g. an HTML 502 page from a proxy
     ├── PlaidUnexpectedStatus     a JSON answer with a status the spec does not list (401, 520, ...)
@@ -321,6 +322,11 @@ class PlaidTimeout(PlaidTransportError):
 
 class PlaidConnectionError(PlaidTransportError):
     """The connection could not be made, or broke before a full answer arrived."""
+
+
+class PlaidTruncatedResponse(PlaidConnectionError):
+    """The answer's headers arrived but the connection closed before its whole body did (fewer bytes
+    than Content-Length, or a chunked body cut short). Retried like any broken connection."""
 
 
 # ---- an answer that breaks the spec ----------------------------------------------------------------

@@ -9,7 +9,7 @@ from typing import Any, Self
 
 import httpx
 from plaid_refresh_client.models import JWKPublicKey, TransactionsRefreshResponse
-from tenacity import Retrying, retry_if_exception
+from tenacity import Retrying
 
 from plaid_refresh.client.base import BaseClient
 from plaid_refresh.client.core import KEY_GET, REFRESH, Operation
@@ -77,16 +77,14 @@ class PlaidRefreshClient(BaseClient):
             )
             return result
 
-        retrying = Retrying(
-            stop=core.stop(deadline_at),
-            wait=core.wait,
-            retry=retry_if_exception(core.should_retry),
-            sleep=self._sleep,
-            before_sleep=core.log_retry(operation, secrets),
-            reraise=True,
-        )
         try:
-            return retrying(attempt)
+            try:
+                return attempt()  # most calls succeed at once: tenacity is entered only to retry
+            except PlaidError as first:
+                if not core.should_retry(first):
+                    raise
+                retrying = Retrying(sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at))
+                return retrying(core.replay_first(first, attempt))
         except PlaidError as error:
             error.attempts = attempts
             raise
