@@ -311,9 +311,9 @@ def check_error_maps(factory: ClientFactory, path: str, status: int, body: dict[
     cls = type(outcome)
     code, error_type = body["error_code"], body["error_type"]
     if code in _KNOWN_CODES:
-        ok = cls.code is not None and cls.code.value == code
+        ok = cls.code is not None and cls.code == code
     elif error_type in _KNOWN_TYPES:
-        ok = cls.code is None and cls.type is not None and cls.type.value == error_type
+        ok = cls.code is None and cls.type is not None and cls.type == error_type
     else:
         ok = cls is PlaidErrorResponse
     if not ok:

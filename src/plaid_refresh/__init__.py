@@ -3,6 +3,8 @@
 Services import the client from here: `from plaid_refresh import PlaidRefreshClient, ItemLoginRequired`.
 """
 
+from typing import TYPE_CHECKING, Any
+
 from plaid_refresh.client import (
     DEFAULT_DEADLINE,
     DEFAULT_LIMITS,
@@ -14,7 +16,6 @@ from plaid_refresh.client import (
     AccessNotGranted,
     ApiError,
     AssetReportError,
-    AsyncPlaidRefreshClient,
     BankTransferError,
     CheckReportError,
     ClientOptions,
@@ -79,6 +80,9 @@ from plaid_refresh.client import (
     UserError,
     error_class_for,
 )
+
+if TYPE_CHECKING:
+    from plaid_refresh.client.async_client import AsyncPlaidRefreshClient
 
 __all__ = [
     "DEFAULT_DEADLINE",
@@ -156,3 +160,12 @@ __all__ = [
     "UserError",
     "error_class_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The async client (and asyncio with it) is imported on first use: a sync service never pays for it.
+    if name == "AsyncPlaidRefreshClient":
+        from plaid_refresh.client.async_client import AsyncPlaidRefreshClient
+
+        return AsyncPlaidRefreshClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -1,7 +1,8 @@
 """A client services can trust for Plaid's /transactions/refresh: safe timeouts, bounded retries,
 one typed exception family, secrets never printed. See docs/client.md."""
 
-from plaid_refresh.client.async_client import AsyncPlaidRefreshClient
+from typing import TYPE_CHECKING, Any
+
 from plaid_refresh.client.base import ClientOptions
 from plaid_refresh.client.config import (
     DEFAULT_DEADLINE,
@@ -79,6 +80,9 @@ from plaid_refresh.client.errors import (
 from plaid_refresh.client.retry import RetryPolicy
 from plaid_refresh.client.sync_client import PlaidRefreshClient
 
+if TYPE_CHECKING:
+    from plaid_refresh.client.async_client import AsyncPlaidRefreshClient
+
 __all__ = [
     "DEFAULT_DEADLINE",
     "DEFAULT_LIMITS",
@@ -155,3 +159,12 @@ __all__ = [
     "UserError",
     "error_class_for",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    # The async client (and asyncio with it) is imported on first use: a sync service never pays for it.
+    if name == "AsyncPlaidRefreshClient":
+        from plaid_refresh.client.async_client import AsyncPlaidRefreshClient
+
+        return AsyncPlaidRefreshClient
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -5,16 +5,18 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Self
 
 import httpx
-from plaid_refresh_client.models import JWKPublicKey, TransactionsRefreshResponse
-from tenacity import AsyncRetrying
 
 from plaid_refresh.client.base import BaseClient
-from plaid_refresh.client.core import KEY_GET, REFRESH, Operation
 from plaid_refresh.client.credentials import Secret
 from plaid_refresh.client.errors import PlaidConfigurationError, PlaidError
+
+if TYPE_CHECKING:
+    from plaid_refresh_client.models import JWKPublicKey, TransactionsRefreshResponse
+
+    from plaid_refresh.client.core import Operation
 
 
 class AsyncPlaidRefreshClient(BaseClient):
@@ -40,12 +42,12 @@ class AsyncPlaidRefreshClient(BaseClient):
     async def refresh(self, access_token: str | Secret) -> TransactionsRefreshResponse:
         """Start an on-demand transactions extraction for the Item. Raises a PlaidError subclass."""
         token = self._token(access_token)
-        return await self._call(REFRESH, self._core.refresh_body(token), (token,))  # type: ignore[no-any-return]
+        return await self._call(self._core.REFRESH, self._core.refresh_body(token), (token,))  # type: ignore[no-any-return]
 
     async def get_webhook_verification_key(self, key_id: str) -> JWKPublicKey:
         """The public JWK that signs webhooks whose JWT header carries `kid == key_id`."""
         body = self._core.key_get_body(self._key_id(key_id))
-        return await self._call(KEY_GET, body, ())  # type: ignore[no-any-return]
+        return await self._call(self._core.KEY_GET, body, ())  # type: ignore[no-any-return]
 
     async def _call(self, operation: Operation, body: Any, call_secrets: tuple[str, ...]) -> Any:
         self._check_open()
@@ -91,6 +93,8 @@ class AsyncPlaidRefreshClient(BaseClient):
             except PlaidError as first:
                 if not core.should_retry(first):
                     raise
+                from tenacity import AsyncRetrying  # imported on the first retry, not at import
+
                 retrying = AsyncRetrying(
                     sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at)
                 )

@@ -6,7 +6,7 @@ import os
 import ssl
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, Self, TypedDict, Unpack
+from typing import TYPE_CHECKING, Any, Self, TypedDict, Unpack
 
 import httpx
 
@@ -20,10 +20,12 @@ from plaid_refresh.client.config import (
     check_timeout,
     environment_url,
 )
-from plaid_refresh.client.core import ClientCore
 from plaid_refresh.client.credentials import Credentials, Secret
 from plaid_refresh.client.errors import PlaidArgumentError, PlaidConfigurationError
 from plaid_refresh.client.retry import RetryPolicy
+
+if TYPE_CHECKING:
+    from plaid_refresh.client.core import ClientCore
 
 AnyTransport = httpx.BaseTransport | httpx.AsyncBaseTransport
 
@@ -50,7 +52,9 @@ class ClientOptions(TypedDict, total=False):
 class BaseClient:
     """Holds a ClientCore; subclasses add the sync or async calls and their httpx client."""
 
-    _core_class: type[ClientCore] = ClientCore
+    _core_class: type[ClientCore] | None = None
+    """None: ClientCore. Its module (and with it the generated client) is imported when the first
+    client is built, so importing plaid_refresh stays as cheap as importing httpx."""
 
     def __init__(
         self,
@@ -77,7 +81,7 @@ class BaseClient:
             raise PlaidConfigurationError("give an environment (sandbox, production) or a base_url")
         if not isinstance(limits, httpx.Limits):
             raise PlaidConfigurationError("limits must be an httpx.Limits")
-        self._core = self._core_class(
+        self._core = self._core_type()(
             base_url=url,
             environment=label,
             credentials=Credentials(client_id, secret),
@@ -90,6 +94,13 @@ class BaseClient:
         )
         self._closed = False
         self._open(transport, sleep)
+
+    def _core_type(self) -> type[ClientCore]:
+        if self._core_class is not None:
+            return self._core_class
+        from plaid_refresh.client.core import ClientCore
+
+        return ClientCore
 
     def _open(
         self,

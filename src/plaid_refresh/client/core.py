@@ -8,7 +8,7 @@ import logging
 import ssl
 from collections.abc import Awaitable, Callable, Generator, Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 from plaid_refresh_client import Client
@@ -24,7 +24,6 @@ from plaid_refresh_client.models import (
 )
 from plaid_refresh_client.models import PlaidError as PlaidErrorModel
 from plaid_refresh_client.types import UNSET
-from tenacity import RetryCallState, retry_if_exception
 
 from plaid_refresh.client.config import PLAID_VERSION
 from plaid_refresh.client.credentials import Credentials
@@ -51,6 +50,9 @@ from plaid_refresh.client.validation import (
     warm_up,
 )
 from plaid_refresh.redaction import REDACTED, scrub
+
+if TYPE_CHECKING:
+    from tenacity import RetryCallState
 
 LOGGER_NAME = "plaid_refresh.client"
 SNIPPET_CHARS = 200
@@ -163,6 +165,9 @@ _INCOMPLETE_BODY = "peer closed connection without sending complete message body
 
 class ClientCore:
     """Configuration plus pure functions over httpx requests/responses."""
+
+    REFRESH = REFRESH
+    KEY_GET = KEY_GET
 
     def __init__(
         self,
@@ -392,6 +397,8 @@ class ClientCore:
         self, operation: Operation, secrets: Iterable[str], deadline_at: float | None
     ) -> dict[str, Any]:
         """tenacity's Retrying/AsyncRetrying options for one call (all but `sleep`)."""
+        from tenacity import retry_if_exception  # only calls that retry import tenacity
+
         return {
             "stop": self.stop(deadline_at),
             "wait": self.wait,

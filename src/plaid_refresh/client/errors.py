@@ -13,16 +13,16 @@ PlaidError
     ├── PlaidUnexpectedStatus     a JSON answer with a status the spec does not list (401, 520, ...)
     └── PlaidMalformedResponse    truncated JSON, missing fields, wrong types
 
-The code classes are matched to codes through their `code` attribute, which names a `KnownErrorCode`
-member of the generated client: the list of codes lives only in the spec.
+The code classes are matched to codes through their `code` attribute, the value of a `KnownErrorCode`
+member of the generated client: the list of codes lives only in the spec (a test holds them equal).
 """
 
 from __future__ import annotations
 
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from plaid_refresh_client.models import KnownErrorCode, KnownErrorType
-from plaid_refresh_client.models import PlaidError as PlaidErrorModel
+if TYPE_CHECKING:  # the generated models are imported when the first client is built, not here
+    from plaid_refresh_client.models import PlaidError as PlaidErrorModel
 
 
 class PlaidConfigurationError(ValueError):
@@ -103,206 +103,208 @@ class PlaidErrorResponse(PlaidError):
     error_type: str
     error_code: str
     error_message: str
-    type: ClassVar[KnownErrorType | None] = None
-    code: ClassVar[KnownErrorCode | None] = None
+    # Values of the generated KnownErrorType / KnownErrorCode enums (tests/client/test_errors.py checks
+    # that every member has its class): plain strings, so importing this module needs no generated code.
+    type: ClassVar[str | None] = None
+    code: ClassVar[str | None] = None
 
 
 class InvalidRequestError(PlaidErrorResponse):
-    type = KnownErrorType.INVALID_REQUEST
+    type = "INVALID_REQUEST"
 
 
 class InvalidResultError(PlaidErrorResponse):
-    type = KnownErrorType.INVALID_RESULT
+    type = "INVALID_RESULT"
 
 
 class InvalidInputError(PlaidErrorResponse):
-    type = KnownErrorType.INVALID_INPUT
+    type = "INVALID_INPUT"
 
 
 class InstitutionError(PlaidErrorResponse):
-    type = KnownErrorType.INSTITUTION_ERROR
+    type = "INSTITUTION_ERROR"
 
 
 class RateLimitError(PlaidErrorResponse):
-    type = KnownErrorType.RATE_LIMIT_EXCEEDED
+    type = "RATE_LIMIT_EXCEEDED"
 
 
 class ApiError(PlaidErrorResponse):
-    type = KnownErrorType.API_ERROR
+    type = "API_ERROR"
 
 
 class ItemError(PlaidErrorResponse):
-    type = KnownErrorType.ITEM_ERROR
+    type = "ITEM_ERROR"
 
 
 class AssetReportError(PlaidErrorResponse):
-    type = KnownErrorType.ASSET_REPORT_ERROR
+    type = "ASSET_REPORT_ERROR"
 
 
 class RecaptchaError(PlaidErrorResponse):
-    type = KnownErrorType.RECAPTCHA_ERROR
+    type = "RECAPTCHA_ERROR"
 
 
 class OAuthError(PlaidErrorResponse):
-    type = KnownErrorType.OAUTH_ERROR
+    type = "OAUTH_ERROR"
 
 
 class PaymentError(PlaidErrorResponse):
-    type = KnownErrorType.PAYMENT_ERROR
+    type = "PAYMENT_ERROR"
 
 
 class BankTransferError(PlaidErrorResponse):
-    type = KnownErrorType.BANK_TRANSFER_ERROR
+    type = "BANK_TRANSFER_ERROR"
 
 
 class IncomeVerificationError(PlaidErrorResponse):
-    type = KnownErrorType.INCOME_VERIFICATION_ERROR
+    type = "INCOME_VERIFICATION_ERROR"
 
 
 class MicrodepositsError(PlaidErrorResponse):
-    type = KnownErrorType.MICRODEPOSITS_ERROR
+    type = "MICRODEPOSITS_ERROR"
 
 
 class SandboxError(PlaidErrorResponse):
-    type = KnownErrorType.SANDBOX_ERROR
+    type = "SANDBOX_ERROR"
 
 
 class PartnerError(PlaidErrorResponse):
-    type = KnownErrorType.PARTNER_ERROR
+    type = "PARTNER_ERROR"
 
 
 class TransactionsError(PlaidErrorResponse):
-    type = KnownErrorType.TRANSACTIONS_ERROR
+    type = "TRANSACTIONS_ERROR"
 
 
 class TransactionError(PlaidErrorResponse):
-    type = KnownErrorType.TRANSACTION_ERROR
+    type = "TRANSACTION_ERROR"
 
 
 class TransferError(PlaidErrorResponse):
-    type = KnownErrorType.TRANSFER_ERROR
+    type = "TRANSFER_ERROR"
 
 
 class CheckReportError(PlaidErrorResponse):
-    type = KnownErrorType.CHECK_REPORT_ERROR
+    type = "CHECK_REPORT_ERROR"
 
 
 class ConsumerReportError(PlaidErrorResponse):
-    type = KnownErrorType.CONSUMER_REPORT_ERROR
+    type = "CONSUMER_REPORT_ERROR"
 
 
 class UserError(PlaidErrorResponse):
-    type = KnownErrorType.USER_ERROR
+    type = "USER_ERROR"
 
 
 # INVALID_REQUEST
 class MissingFields(InvalidRequestError):
-    code = KnownErrorCode.MISSING_FIELDS
+    code = "MISSING_FIELDS"
 
 
 class UnknownFields(InvalidRequestError):
-    code = KnownErrorCode.UNKNOWN_FIELDS
+    code = "UNKNOWN_FIELDS"
 
 
 class InvalidField(InvalidRequestError):
-    code = KnownErrorCode.INVALID_FIELD
+    code = "INVALID_FIELD"
 
 
 class InvalidBody(InvalidRequestError):
-    code = KnownErrorCode.INVALID_BODY
+    code = "INVALID_BODY"
 
 
 class InvalidHeaders(InvalidRequestError):
-    code = KnownErrorCode.INVALID_HEADERS
+    code = "INVALID_HEADERS"
 
 
 class IncompatibleApiVersion(InvalidRequestError):
-    code = KnownErrorCode.INCOMPATIBLE_API_VERSION
+    code = "INCOMPATIBLE_API_VERSION"
 
 
 class NotFound(InvalidRequestError):
-    code = KnownErrorCode.NOT_FOUND
+    code = "NOT_FOUND"
 
 
 # INVALID_INPUT
 class InvalidApiKeys(InvalidInputError):
-    code = KnownErrorCode.INVALID_API_KEYS
+    code = "INVALID_API_KEYS"
 
 
 class InvalidAccessToken(InvalidInputError):
-    code = KnownErrorCode.INVALID_ACCESS_TOKEN
+    code = "INVALID_ACCESS_TOKEN"
 
 
 class UnauthorizedEnvironment(InvalidInputError):
-    code = KnownErrorCode.UNAUTHORIZED_ENVIRONMENT
+    code = "UNAUTHORIZED_ENVIRONMENT"
 
 
 class UnauthorizedRouteAccess(InvalidInputError):
-    code = KnownErrorCode.UNAUTHORIZED_ROUTE_ACCESS
+    code = "UNAUTHORIZED_ROUTE_ACCESS"
 
 
 class InvalidWebhookVerificationKeyId(InvalidInputError):
-    code = KnownErrorCode.INVALID_WEBHOOK_VERIFICATION_KEY_ID
+    code = "INVALID_WEBHOOK_VERIFICATION_KEY_ID"
 
 
 # ITEM_ERROR
 class ItemLoginRequired(ItemError):
-    code = KnownErrorCode.ITEM_LOGIN_REQUIRED
+    code = "ITEM_LOGIN_REQUIRED"
 
 
 class ProductsNotSupported(ItemError):
-    code = KnownErrorCode.PRODUCTS_NOT_SUPPORTED
+    code = "PRODUCTS_NOT_SUPPORTED"
 
 
 class ProductNotEnabled(ItemError):
-    code = KnownErrorCode.PRODUCT_NOT_ENABLED
+    code = "PRODUCT_NOT_ENABLED"
 
 
 class ProductNotReady(ItemError):
-    code = KnownErrorCode.PRODUCT_NOT_READY
+    code = "PRODUCT_NOT_READY"
 
 
 class ItemNotFound(ItemError):
-    code = KnownErrorCode.ITEM_NOT_FOUND
+    code = "ITEM_NOT_FOUND"
 
 
 class ItemLocked(ItemError):
-    code = KnownErrorCode.ITEM_LOCKED
+    code = "ITEM_LOCKED"
 
 
 class AccessNotGranted(ItemError):
-    code = KnownErrorCode.ACCESS_NOT_GRANTED
+    code = "ACCESS_NOT_GRANTED"
 
 
 # INSTITUTION_ERROR
 class InstitutionDown(InstitutionError):
-    code = KnownErrorCode.INSTITUTION_DOWN
+    code = "INSTITUTION_DOWN"
 
 
 class InstitutionNotResponding(InstitutionError):
-    code = KnownErrorCode.INSTITUTION_NOT_RESPONDING
+    code = "INSTITUTION_NOT_RESPONDING"
 
 
 class InstitutionNotAvailable(InstitutionError):
-    code = KnownErrorCode.INSTITUTION_NOT_AVAILABLE
+    code = "INSTITUTION_NOT_AVAILABLE"
 
 
 # RATE_LIMIT_EXCEEDED
 class TransactionsRefreshLimit(RateLimitError):
-    code = KnownErrorCode.TRANSACTIONS_REFRESH_LIMIT
+    code = "TRANSACTIONS_REFRESH_LIMIT"
 
 
 class InstitutionRateLimit(RateLimitError):
-    code = KnownErrorCode.INSTITUTION_RATE_LIMIT
+    code = "INSTITUTION_RATE_LIMIT"
 
 
 # API_ERROR
 class InternalServerError(ApiError):
-    code = KnownErrorCode.INTERNAL_SERVER_ERROR
+    code = "INTERNAL_SERVER_ERROR"
 
 
 class PlannedMaintenance(ApiError):
-    code = KnownErrorCode.PLANNED_MAINTENANCE
+    code = "PLANNED_MAINTENANCE"
 
 
 # ---- no usable answer ------------------------------------------------------------------------------
@@ -377,9 +379,9 @@ def _build_maps() -> tuple[dict[str, type[PlaidErrorResponse]], dict[str, type[P
         if sub.__module__ != __name__:
             continue
         if "code" in vars(sub) and sub.code is not None:
-            by_code[sub.code.value] = sub
+            by_code[sub.code] = sub
         elif "type" in vars(sub) and sub.type is not None:
-            by_type[sub.type.value] = sub
+            by_type[sub.type] = sub
     return by_code, by_type
 
 
