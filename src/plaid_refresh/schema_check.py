@@ -11,14 +11,16 @@ made of keywords that mean the same in Draft 7 (fastjsonschema's newest draft) a
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import attrs
 import fastjsonschema
-import jsonschema
-from jsonschema import Draft202012Validator
 
 from plaid_refresh.spec import resolve, standalone_schema
+
+if TYPE_CHECKING:  # jsonschema (~60 ms to import) loads when a validator is first needed
+    import jsonschema
+    from jsonschema import Draft202012Validator
 
 
 def inline_refs(node: Any, active: tuple[str, ...] = ()) -> Any:
@@ -37,6 +39,8 @@ def inline_refs(node: Any, active: tuple[str, ...] = ()) -> Any:
 
 
 def compile_validator(schema: dict[str, Any]) -> Draft202012Validator:
+    from jsonschema import Draft202012Validator
+
     full = standalone_schema(inline_refs(schema))
     Draft202012Validator.check_schema(full)
     return Draft202012Validator(full, format_checker=None)
@@ -111,16 +115,25 @@ def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
     return check
 
 
-@attrs.frozen
+@attrs.define
 class CompiledSchema:
-    """One schema of the spec, compiled: the fast path when it applies, jsonschema always."""
+    """One schema of the spec, compiled: the fast path when it applies, jsonschema always. The
+    jsonschema validator is built on first use: with a fast path that is when a body is invalid
+    (to say why), so a client that only ever sees valid answers never imports jsonschema."""
 
-    validator: Draft202012Validator
+    schema: dict[str, Any]
     fast: Callable[[Any], bool] | None
+    _validator: Draft202012Validator | None = attrs.field(default=None, init=False, repr=False)
 
     @classmethod
     def of(cls, schema: dict[str, Any]) -> CompiledSchema:
-        return cls(validator=compile_validator(schema), fast=fast_check(schema))
+        return cls(schema=schema, fast=fast_check(schema))
+
+    @property
+    def validator(self) -> Draft202012Validator:
+        if self._validator is None:  # a race only builds it twice; both are the same
+            self._validator = compile_validator(self.schema)
+        return self._validator
 
     def is_valid(self, instance: Any) -> bool:
         if self.fast is not None and self.fast(instance):
