@@ -88,6 +88,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     report.echo(text)
     print(f"==> wrote {out}")
+    if not args.smoke and args.out is None and not args.only:  # a full `make bench`: refresh the summaries
+        summary = report.goals_summary(sections, started=started, command=command)
+        report.update_block(procs.ROOT / "README.md", "bench", summary)
+        report.update_block(procs.ROOT / "docs" / "bench.md", "results", summary, link_prefix="../")
+        print("==> updated the goals table in README.md and docs/bench.md")
     if failed:
         print(f"ERROR: benchmark(s) failed: {', '.join(failed)}", file=sys.stderr)
         return 1

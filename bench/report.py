@@ -183,3 +183,31 @@ def write(
 def echo(text: str) -> None:
     sys.stdout.write(text)
     sys.stdout.flush()
+
+
+def goals_summary(sections: list[Section], *, started: datetime, command: str) -> str:
+    """The goals table, for the README and docs/bench.md (full tables: BENCHMARKS.md)."""
+    lines = [
+        f"Measured by `{command}` on {started.strftime('%Y-%m-%d %H:%M UTC')} (this 2-core machine, "
+        "loopback); every figure is a ratio of two measurements taken side by side in that run. Full "
+        "tables, versions and exact commands: [BENCHMARKS.md](BENCHMARKS.md).",
+        "",
+        *_table_md(goals_table(sections)),
+    ]
+    return "\n".join(lines).rstrip() + "\n"
+
+
+def replace_block(text: str, name: str, content: str) -> str:
+    """`text` with what lies between `<!-- {name}:start -->` and `<!-- {name}:end -->` replaced."""
+    start, end = f"<!-- {name}:start -->", f"<!-- {name}:end -->"
+    head, found, rest = text.partition(start)
+    _, found_end, tail = rest.partition(end)
+    if not found or not found_end:
+        raise ValueError(f"markers {start} ... {end} not found")
+    return f"{head}{start}\n{content.rstrip()}\n{end}{tail}"
+
+
+def update_block(path: Path, name: str, content: str, *, link_prefix: str = "") -> None:
+    """Rewrite the marked block of a Markdown file in place (links made relative to its folder)."""
+    text = content.replace("](BENCHMARKS.md)", f"]({link_prefix}BENCHMARKS.md)")
+    path.write_text(replace_block(path.read_text(encoding="utf-8"), name, text), encoding="utf-8")

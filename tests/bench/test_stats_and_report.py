@@ -126,3 +126,23 @@ def test_machine_and_versions_are_read_from_this_machine() -> None:
     found = report.versions({"missing-tool": ["definitely-not-a-command-xyz"]})
     assert found["httpx"] == "0.28.1"
     assert found["missing-tool"] == "not installed"
+
+
+def test_replace_block_rewrites_only_between_the_markers() -> None:
+    from bench.report import replace_block
+
+    text = "intro\n<!-- bench:start -->\nold\n<!-- bench:end -->\noutro\n"
+    assert (
+        replace_block(text, "bench", "new\n")
+        == "intro\n<!-- bench:start -->\nnew\n<!-- bench:end -->\noutro\n"
+    )
+    with pytest.raises(ValueError, match="not found"):
+        replace_block("no markers here", "bench", "new")
+
+
+def test_readme_and_docs_carry_the_markers_make_bench_fills() -> None:
+    from bench.procs import ROOT
+    from bench.report import replace_block
+
+    for path, name in ((ROOT / "README.md", "bench"), (ROOT / "docs" / "bench.md", "results")):
+        assert "new table" in replace_block(path.read_text(encoding="utf-8"), name, "new table")
