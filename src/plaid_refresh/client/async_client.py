@@ -66,7 +66,7 @@ class AsyncPlaidRefreshClient(BaseClient):
             try:
                 async with asyncio.timeout(remaining):
                     response = await self._http.request(
-                        **core.request_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
+                        **core.send_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
                     )
             except TimeoutError:
                 error: PlaidError = core.deadline_error(operation)

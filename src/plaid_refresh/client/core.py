@@ -52,6 +52,7 @@ from plaid_refresh.client.validation import (
 from plaid_refresh.redaction import REDACTED, scrub
 
 if TYPE_CHECKING:
+    from httpx._client import UseClientDefault
     from tenacity import RetryCallState
 
 LOGGER_NAME = "plaid_refresh.client"
@@ -207,9 +208,10 @@ class ClientCore:
         httpx_args: dict[str, Any] = {"limits": self.limits, "auth": self.auth()}
         if transport is not None:
             httpx_args["transport"] = transport
+        self._fixed_headers = self.fixed_headers()
         return Client(
             base_url=self.base_url,
-            headers={"User-Agent": USER_AGENT},
+            headers={"User-Agent": USER_AGENT, **self._fixed_headers},
             timeout=self.timeout,
             verify_ssl=self.verify,
             follow_redirects=False,
@@ -235,7 +237,23 @@ class ClientCore:
             )
 
     def request_kwargs(self, operation: Operation, body: Any) -> dict[str, Any]:
+        """What the generated code builds for this call: method, path, JSON body and headers."""
         return operation.build_kwargs(body=body, plaid_version=SENT_VERSION)
+
+    def fixed_headers(self) -> dict[str, str]:
+        """The headers the generated code puts on a request (Plaid-Version, Content-Type), asked of it
+        once: they do not depend on the body, so the pool sends them by default."""
+        body = TransactionsRefreshRequest(access_token="probe")  # noqa: S106 - never sent
+        probe = self.request_kwargs(REFRESH, body)
+        return dict(probe.get("headers") or {})
+
+    def send_kwargs(self, operation: Operation, body: Any) -> dict[str, Any]:
+        """`request_kwargs`, minus headers equal to the pool's fixed ones: merging a header dict into
+        every request is ~3% of a call's CPU (callgrind). Any other headers are still sent per call."""
+        kwargs = self.request_kwargs(operation, body)
+        if kwargs.get("headers") == self._fixed_headers:
+            del kwargs["headers"]
+        return kwargs
 
     # ---- time ------------------------------------------------------------------------------------
 
@@ -245,10 +263,11 @@ class ClientCore:
     def remaining(self, deadline_at: float | None) -> float | None:
         return None if deadline_at is None else deadline_at - self.clock()
 
-    def attempt_timeout(self, remaining: float | None) -> httpx.Timeout:
-        """The configured phases, each capped by the time left before the deadline."""
+    def attempt_timeout(self, remaining: float | None) -> httpx.Timeout | UseClientDefault:
+        """The configured phases, each capped by the time left before the deadline (the pool's own
+        timeout, which is the configured one, while the deadline is further away than every phase)."""
         if remaining is None or remaining >= self._longest_phase:
-            return self.timeout
+            return httpx.USE_CLIENT_DEFAULT
         cap = max(remaining, 0.001)
         t = self.timeout
         return httpx.Timeout(

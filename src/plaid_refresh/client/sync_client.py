@@ -62,7 +62,7 @@ class PlaidRefreshClient(BaseClient):
             started = core.clock()
             try:
                 response = self._http.request(
-                    **core.request_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
+                    **core.send_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
                 )
             except httpx.HTTPError as exc:
                 error = core.transport_error(operation, exc, secrets, core.remaining(deadline_at))
