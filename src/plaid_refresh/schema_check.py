@@ -64,6 +64,10 @@ _SAME_IN_BOTH_DRAFTS = frozenset(
         "not",
         "minimum",
         "maximum",
+        "maxItems",
+        "minItems",
+        "items",  # a single schema only: see _portable
+        "format",  # an annotation on both sides: neither validator is given format checks
         "description",
         "title",
         "examples",
@@ -93,8 +97,11 @@ def _portable(node: Any) -> bool:
         elif keyword in ("allOf", "anyOf", "oneOf"):
             if not all(_portable(sub) for sub in value):
                 return False
-        elif keyword in ("additionalProperties", "not") and not _portable(value):
-            return False
+        elif keyword in ("additionalProperties", "not", "items"):
+            if keyword == "items" and not isinstance(value, dict):  # a list means tuples in Draft 7
+                return False
+            if not _portable(value):
+                return False
     return True
 
 
@@ -103,7 +110,9 @@ def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
     inlined = inline_refs(schema)
     if not _portable(inlined):
         return None
-    validate = fastjsonschema.compile({"$schema": "http://json-schema.org/draft-07/schema#", **inlined})
+    validate = fastjsonschema.compile(
+        {"$schema": "http://json-schema.org/draft-07/schema#", **inlined}, use_formats=False
+    )
 
     def check(instance: Any) -> bool:
         try:
