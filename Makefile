@@ -145,5 +145,5 @@ wrk:
 bench: $(PY_STAMP) $(NODE_STAMP) wrk ## Benchmarks side by side with the peers (~15 min): prints the table, writes BENCHMARKS.md
 	$(BIN)/python -m bench --command "make bench"
 
-bench-smoke: $(PY_STAMP) $(NODE_STAMP) wrk ## Every benchmark with tiny counts (< 1 min), report in reports/bench-smoke.md
+bench-smoke: $(PY_STAMP) $(NODE_STAMP) wrk ## Every benchmark with tiny counts (~2 min), report in reports/bench-smoke.md
 	$(BIN)/python -m bench --smoke --command "make bench-smoke"

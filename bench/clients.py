@@ -16,11 +16,12 @@ import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
-from bench import procs, stats, targets
+from bench import instructions, procs, stats, targets
 from bench.loadgen import Credentials
 from bench.results import Goal, Section, Table, fmt, fmt_ratio
 
 CONCURRENCY = 32
+PROJECT = "this project's client"
 POOL_BEFORE_NAME = "this project's client, 100 idle kept (before 8b66b74)"
 SyncFactory = Callable[[str, Credentials], "targets.SyncClient | None"]
 AsyncFactory = Callable[[str, Credentials], "targets.AsyncClient | None"]
@@ -32,9 +33,18 @@ class Config:
     calls: int = 2000  # sync calls per client per round
     async_calls: int = 1000  # async calls per client per round (async calls cost more here)
     warmup: int = 200
+    instruction_calls: int = 300  # calls per callgrind child (0 turns the count off)
+    instruction_clients: tuple[str, ...] = ("raw httpx", "generated client", "plaid-python", PROJECT)
 
 
-SMOKE = Config(rounds=2, calls=40, async_calls=40, warmup=10)
+SMOKE = Config(
+    rounds=2,
+    calls=40,
+    async_calls=40,
+    warmup=10,
+    instruction_calls=20,
+    instruction_clients=("raw httpx", PROJECT),
+)
 
 
 @contextlib.contextmanager
@@ -141,8 +151,48 @@ def run(config: Config) -> Section:
                         sync_times[name].append(time_sync(sync_clients[name], creds, config.calls))
             for client in sync_clients.values():
                 client.close()
+        counted = _count_instructions(
+            srv.base_url, [n for n in config.instruction_clients if n in sync_clients], config
+        )
     _tabulate(section, sync_times, async_times, plan.describe(), config)
+    _tabulate_instructions(section, counted, config)
     return section
+
+
+def _count_instructions(base_url: str, names: list[str], config: Config) -> dict[str, float]:
+    if not config.instruction_calls or not instructions.available():
+        return {}
+    return instructions.per_call(names, base_url, config.instruction_calls)
+
+
+def _tabulate_instructions(section: Section, counted: dict[str, float], config: Config) -> None:
+    if not counted:
+        section.notes.append("No instruction counts in this run: valgrind not found (or the count is switched off).")
+        return
+    floor = counted.get("raw httpx")
+    plaid = counted.get("plaid-python")
+    table = Table(
+        "CPU instructions per sequential call in the client process (callgrind; immune to machine noise)",
+        ["client", "instructions per call", "x raw httpx", "x plaid-python"],
+    )
+    for name, value in counted.items():
+        table.rows.append(
+            [
+                name,
+                fmt(value, 0),
+                fmt_ratio(value / floor) if floor else "n/a",
+                fmt_ratio(value / plaid) if plaid else "n/a",
+            ]
+        )
+    section.tables.append(table)
+    section.notes.append(
+        "Instructions: each client in its own `valgrind --tool=callgrind` child against the same floor "
+        f"server, once with {instructions.WARMUP} warm-up calls only and once with "
+        f"{config.instruction_calls} more; the difference divided by the calls. User-space work of "
+        "the client process only (the server and the kernel are not counted), so the same on every run "
+        "however busy the machine is: the figure to compare clients by when the wall-clock ratios above "
+        "are noisy."
+    )
 
 
 def _tabulate(
@@ -176,7 +226,7 @@ def _tabulate(
                 ]
             )
     section.tables.append(table)
-    project = "this project's client" if "this project's client" in sync_times else "generated client"
+    project = PROJECT if PROJECT in sync_times else "generated client"
     section.goals.append(
         Goal(
             f"client per call, sync ({project}) / raw httpx",

@@ -98,3 +98,29 @@ def test_unknown_benchmark_is_a_usage_error() -> None:
     with pytest.raises(SystemExit) as exc:
         bench_main.main(["--only", "nope"])
     assert exc.value.code == 2
+
+
+def test_instruction_counts_become_ratios_to_raw_httpx_and_plaid_python() -> None:
+    section = Section("clients", "1")
+    counted = {"raw httpx": 2_000_000.0, "plaid-python": 1_600_000.0, "this project's client": 2_100_000.0}
+    clients._tabulate_instructions(section, counted, clients.Config())
+    (table,) = section.tables
+    rows = {row[0]: row for row in table.rows}
+    assert rows["this project's client"][1:] == ["2,100,000", "1.05x", "1.31x"]
+    assert rows["raw httpx"][2] == "1.00x"
+    assert not section.goals  # a figure to read, not a goal
+
+
+def test_without_valgrind_the_report_says_so() -> None:
+    section = Section("clients", "1")
+    clients._tabulate_instructions(section, {}, clients.Config())
+    assert not section.tables
+    assert "valgrind not found" in section.notes[-1]
+
+
+def test_the_callgrind_total_is_read_from_valgrind_stderr() -> None:
+    from bench.instructions import _COLLECTED
+
+    found = _COLLECTED.search("==123== Events    : Ir\n==123== Collected : 1987654321\n==123==\n")
+    assert found is not None
+    assert int(found.group(1)) == 1987654321
