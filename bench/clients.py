@@ -167,7 +167,9 @@ def _count_instructions(base_url: str, names: list[str], config: Config) -> dict
 
 def _tabulate_instructions(section: Section, counted: dict[str, float], config: Config) -> None:
     if not counted:
-        section.notes.append("No instruction counts in this run: valgrind not found (or the count is switched off).")
+        section.notes.append(
+            "No instruction counts in this run: valgrind not found (or the count is switched off)."
+        )
         return
     floor = counted.get("raw httpx")
     plaid = counted.get("plaid-python")
