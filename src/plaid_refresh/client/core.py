@@ -198,6 +198,7 @@ class ClientCore:
         phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
         self._longest_phase = max(float("inf") if p is None else p for p in phases)
         warm_up((REFRESH.path, KEY_GET.path))
+        self._fixed_headers = self.fixed_headers()
 
     # ---- building requests ----------------------------------------------------------------------
 
@@ -208,7 +209,6 @@ class ClientCore:
         httpx_args: dict[str, Any] = {"limits": self.limits, "auth": self.auth()}
         if transport is not None:
             httpx_args["transport"] = transport
-        self._fixed_headers = self.fixed_headers()
         return Client(
             base_url=self.base_url,
             headers={"User-Agent": USER_AGENT, **self._fixed_headers},

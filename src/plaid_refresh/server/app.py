@@ -16,11 +16,8 @@ from __future__ import annotations
 
 import asyncio
 import hmac
-import itertools
 import logging
 import random
-import secrets as secrets_module
-import string
 import time
 import traceback
 from collections.abc import Awaitable, Callable, Iterable, MutableMapping
@@ -33,6 +30,7 @@ from plaid_refresh.server.config import ServerConfig
 from plaid_refresh.server.errors import error_body
 from plaid_refresh.server.items import CAPITAL_ONE, TOKEN_PATTERN, Item, builtin_items, load_items_file
 from plaid_refresh.server.ratelimit import SlidingWindowLimiter
+from plaid_refresh.server.request_ids import RequestIds
 from plaid_refresh.server.simulation import simulate, webhook_payloads
 from plaid_refresh.server.store import MemoryStore, RefreshRecord, open_store
 from plaid_refresh.server.validation import Operation, compile_operations
@@ -52,7 +50,6 @@ logger = logging.getLogger("plaid_refresh.server")
 _JSON = b"application/json"
 _CONTENT_TYPE = (b"content-type", _JSON)
 _ALLOW = (b"allow", b"POST")
-_ALNUM = string.ascii_letters + string.digits
 # Subtypes Plaid asks for when Transactions cannot work on an Item's accounts (PRODUCTS_NOT_SUPPORTED).
 _REQUIRED_SUBTYPES = ["checking", "savings"]
 
@@ -138,8 +135,7 @@ class ReferenceServer:
         self._client_id = config.client_id.encode()
         self._secret = config.secret.encode()
         self._log_access = config.access_log
-        self._rid_prefix = "".join(secrets_module.choice(_ALNUM) for _ in range(7))
-        self._rid_counter = itertools.count(1)
+        self._request_ids = RequestIds()
         self._closed = False
 
     # -- ASGI ---------------------------------------------------------------------------------------
@@ -175,7 +171,7 @@ class ReferenceServer:
                 self.outbox.close()
 
     def _request_id(self) -> str:
-        return f"{self._rid_prefix}{next(self._rid_counter):08x}"
+        return self._request_ids.next_id()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
         started = time.perf_counter() if self._log_access else 0.0

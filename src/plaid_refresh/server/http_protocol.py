@@ -12,25 +12,20 @@ Serve with `uvicorn.run(app, http=PlaidHttpToolsProtocol, loop="uvloop", ...)`.
 
 from __future__ import annotations
 
-import itertools
-import secrets
-import string
-
 from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
 
 from plaid_refresh.server.errors import error_body
+from plaid_refresh.server.request_ids import RequestIds
 
 INVALID_HTTP_CODE = "INVALID_BODY"
 INVALID_HTTP_MESSAGE = "the request could not be parsed as HTTP/1.1"
 
-# The same format as ReferenceServer._request_id: 7 random alphanumerics, then an 8-digit hex counter.
-_RID_PREFIX = "".join(secrets.choice(string.ascii_letters + string.digits) for _ in range(7))
-_rid_counter = itertools.count(1)
+_REQUEST_IDS = RequestIds()
 
 
 def invalid_http_response(default_headers: list[tuple[bytes, bytes]]) -> bytes:
     """The whole HTTP/1.1 response (status line, headers, body) for a request that is not valid HTTP."""
-    request_id = f"{_RID_PREFIX}{next(_rid_counter):08x}"
+    request_id = _REQUEST_IDS.next_id()
     status, body = error_body(INVALID_HTTP_CODE, request_id, INVALID_HTTP_MESSAGE)
     head = [STATUS_LINE[status]]
     for name, value in default_headers:
