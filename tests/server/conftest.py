@@ -10,6 +10,7 @@ import httpx
 import jsonschema
 import pytest
 
+from contract_tests.server.plaid_checks import error_table
 from plaid_refresh.server import DEFAULT_CLIENT_ID, DEFAULT_SECRET, ServerConfig, create_app
 from plaid_refresh.server.app import ReferenceServer
 from plaid_refresh.server.testing import running_server
@@ -52,25 +53,9 @@ PLAID_ERROR = schema_validator("PlaidError")
 PLAID_ERROR_FIELDS = set(resolve(load_spec()["components"]["schemas"]["PlaidError"])["properties"])
 
 
-def spec_error_types() -> dict[str, str]:
-    """error_code -> error_type, read from the spec's named error examples (each is named after its code,
-    under the error status of an operation that carries it). Read here from the spec, not from the server's
-    catalogue, so a server that builds a wrong error_type is caught."""
-    found: dict[str, set[str]] = {}
-    for path_item in load_spec()["paths"].values():
-        for operation in path_item.values():
-            for status, response in operation.get("responses", {}).items():
-                if not status.isdigit() or int(status) < 400:
-                    continue
-                media = resolve(response).get("content", {}).get("application/json", {})
-                for name, example in media.get("examples", {}).items():
-                    found.setdefault(name, set()).add(resolve(example)["value"]["error_type"])
-    conflicting = {code: types for code, types in found.items() if len(types) != 1}
-    assert not conflicting, f"spec examples disagree on the error_type of {conflicting}"
-    return {code: types.pop() for code, types in found.items()}
-
-
-SPEC_ERROR_TYPES = spec_error_types()
+# error_code -> error_type as the spec's named error examples give them (read from the spec by the contract
+# suite's error table, not from the server's own catalogue, so a server that builds a wrong type is caught).
+SPEC_ERROR_TYPES = dict(error_table().type_by_code)
 # The spec documents no 405 (nor does Plaid): the server answers METHOD_NOT_ALLOWED in the shape of the 404
 # NOT_FOUND example (plaid_refresh.server.errors), so its error_type is checked against that example's.
 SPEC_ERROR_TYPES.setdefault("METHOD_NOT_ALLOWED", SPEC_ERROR_TYPES["NOT_FOUND"])
