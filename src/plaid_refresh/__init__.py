@@ -5,6 +5,7 @@ Services import the client from here: `from plaid_refresh import PlaidRefreshCli
 
 from typing import TYPE_CHECKING, Any
 
+import plaid_refresh.client
 from plaid_refresh.client import (
     DEFAULT_DEADLINE,
     DEFAULT_LIMITS,
@@ -163,9 +164,7 @@ __all__ = [
 
 
 def __getattr__(name: str) -> Any:
-    # The async client (and asyncio with it) is imported on first use: a sync service never pays for it.
-    if name == "AsyncPlaidRefreshClient":
-        from plaid_refresh.client.async_client import AsyncPlaidRefreshClient
-
-        return AsyncPlaidRefreshClient
+    # Names plaid_refresh.client loads on first use (the async client) are loaded the same way here.
+    if name in __all__:
+        return getattr(plaid_refresh.client, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
