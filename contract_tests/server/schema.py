@@ -20,6 +20,8 @@ from schemathesis.config._output import DEFAULT_KEYS_TO_SANITIZE, DEFAULT_SENSIT
 from schemathesis.python.asgi import ASGIClient
 from schemathesis.transport.requests import ManagedCookiesSession
 
+from contract_tests.server.ledger import Ledger
+from contract_tests.server.oracle import Oracle
 from contract_tests.server.plaid_checks import PLAID_CHECKS, PLAID_VERSIONS, Answer
 from contract_tests.server.target import Target
 from plaid_refresh.redaction import SECRET_FIELDS, SECRET_HEADERS
@@ -114,9 +116,15 @@ def make_map_case(values: Mapping[str, str]) -> Callable[[Any, Case[Any]], Case[
     def map_case(context: Any, case: Case[Any]) -> Case[Any]:
         _isolate_content_type_probe(case)
         if isinstance(case.body, dict):
-            for name in CREDENTIAL_FIELDS:
-                case.body.pop(name, None)
             meta = case.meta
+            # Negative bodies keep their generated body credentials (wrong types, lengths, nulls): the
+            # server must refuse them as input. Elsewhere they would only turn a case into INVALID_API_KEYS.
+            body_negative = (
+                meta is not None and meta.generation.mode.is_negative and not _body_is_positive(meta)
+            )
+            if not body_negative:
+                for name in CREDENTIAL_FIELDS:
+                    case.body.pop(name, None)
             # Also when only another component (a header) is negative: then that is the one thing wrong,
             # instead of the request being refused for its random token.
             if meta is not None and (meta.generation.mode.is_positive or _body_is_positive(meta)):
@@ -226,10 +234,66 @@ def make_bad_keys_check(
     return plaid_bad_api_keys_rejected
 
 
+Check = Callable[[CheckContext, Response, Case[Any]], bool | None]
+
+
+def _sent(response: Response) -> tuple[str, str, dict[str, str], bytes]:
+    """The request behind a response as it went on the wire: method, path with query, headers, body."""
+    request = response.request
+    body = request.body
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else (body or b"")
+    headers = {str(k): str(v) for k, v in request.headers.items()}
+    return str(request.method), str(request.path_url), headers, raw
+
+
+def make_ledger_check(ledger: Ledger, server: str) -> Check:
+    """The run-level rules (ledger.py) as a schemathesis check: every generated answer is recorded."""
+
+    def plaid_across_the_run(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+        _, path, headers, body = _sent(response)
+        problems = ledger.observe(
+            server=server,
+            where=f"{case.operation.label}, generated",
+            path=path,
+            request_headers=headers,
+            request_body=body,
+            status=response.status_code,
+            response_headers=[(k, v) for k, values in response.headers.items() for v in values],
+            content=response.content,
+        )
+        if problems:
+            raise AssertionError("\n".join(problems))
+        return None
+
+    return plaid_across_the_run
+
+
+def make_oracle_check(oracle: Oracle) -> Check:
+    """The differential oracle as a schemathesis check: the same request, sent to the mirror, must get the
+    same status, error_type and error_code."""
+
+    def plaid_differential_oracle(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+        method, path, headers, body = _sent(response)
+        problem = oracle.compare(method, path, headers, body, response.status_code, response.content)
+        if problem is not None:
+            raise AssertionError(problem)
+        return None
+
+    return plaid_differential_oracle
+
+
 class SuiteSchema:
     """A loaded schema for one target and mode, with everything `call_and_validate` needs."""
 
-    def __init__(self, target: Target, mode: str, *, max_examples: int | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        mode: str,
+        *,
+        max_examples: int | None = None,
+        ledger: Ledger | None = None,
+        oracle: Oracle | None = None,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.target = target
@@ -240,7 +304,11 @@ class SuiteSchema:
             self.schema.app = target.app
         self.schema.hook("map_case")(make_map_case(positive_values(target)))
         self.schema.hook("before_add_examples")(make_before_add_examples(positive_values(target)))
-        self.checks = [*PLAID_CHECKS, make_bad_keys_check(target.credential_headers())]
+        self.checks: list[Check] = [*PLAID_CHECKS, make_bad_keys_check(target.credential_headers())]
+        if ledger is not None:
+            self.checks.append(make_ledger_check(ledger, target.name))
+        if oracle is not None:
+            self.checks.append(make_oracle_check(oracle))
         self._http = _reused_session(target)
         weakref.finalize(self, self._http.close)
 

@@ -20,7 +20,21 @@ from schemathesis import Case
 from plaid_refresh.redaction import scrub
 
 _FAILURE_TITLE = re.compile(r"^- (ST\d+ .+|\w+(?:Error|Timeout|Exception): .+)$", re.MULTILINE)
-_CURL = re.compile(r"^\s*(curl .+)$", re.MULTILINE)
+_CURL = re.compile(r"^\s*(?:reproduce: )?(curl .+)$", re.MULTILINE)
+
+
+# schemathesis prints sanitized credentials as [Filtered]; a curl line names the variable to set instead.
+_FILTERED_AS_VARIABLE = (
+    (re.compile(r"'(PLAID-CLIENT-ID|plaid-client-id): \[Filtered\]'", re.IGNORECASE), "PLAID_CLIENT_ID"),
+    (re.compile(r"'(PLAID-SECRET|plaid-secret): \[Filtered\]'", re.IGNORECASE), "PLAID_SECRET"),
+)
+
+
+def curl_with_variables(curl: str) -> str:
+    """A schemathesis curl line with its filtered credential headers as "$PLAID_*" shell variables."""
+    for pattern, variable in _FILTERED_AS_VARIABLE:
+        curl = pattern.sub(lambda m, v=variable: f"'{m.group(1)}: '\"${v}\"", curl)  # type: ignore[misc]
+    return curl
 
 
 @dataclass
@@ -42,6 +56,7 @@ class RunStats:
     failures: dict[str, Failure] = field(default_factory=dict)
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, outcome)
     skips: list[tuple[str, str]] = field(default_factory=list)
+    oracle: Any = None  # the differential oracle (oracle.Oracle) when it ran
 
     def record_case(self, case: Case[Any], mode: str) -> None:
         phase = case.meta.phase.name.value if case.meta is not None else "unknown"
@@ -55,7 +70,7 @@ class RunStats:
         titles = list(dict.fromkeys(_FAILURE_TITLE.findall(text)))
         curls = _CURL.findall(text)
         self.failures[test] = Failure(
-            test=test, titles=titles, curl=curls[-1] if curls else None, detail=text
+            test=test, titles=titles, curl=curl_with_variables(curls[-1]) if curls else None, detail=text
         )
 
     def record_report_failure(self, test: str, text: str) -> None:
@@ -65,7 +80,9 @@ class RunStats:
         text = scrub(text, self.secrets)
         lines = [line for line in text.splitlines() if line.startswith("E ")]
         detail = "\n".join(line[2:].strip() for line in lines[-12:]) or text[-1500:]
-        self.failures[test] = Failure(test=test, titles=[], curl=None, detail=detail)
+        curls = _CURL.findall(detail)
+        detail = "\n".join(line for line in detail.splitlines() if not _CURL.match(line))
+        self.failures[test] = Failure(test=test, titles=[], curl=curls[-1] if curls else None, detail=detail)
 
     @property
     def total_cases(self) -> int:
@@ -87,10 +104,18 @@ class RunStats:
             "cases_by_phase_mode": dict(sorted(per_phase.items())),
             "checks": self.checks,
             "outcomes": {f"{kind}/{outcome}": n for (kind, outcome), n in sorted(self.outcomes.items())},
-            "failures": [
-                {"test": f.test, "checks": f.titles, "curl": f.curl} for f in self.failures.values()
-            ],
+            "oracle": self.oracle_line(),
+            "failures": [{"test": f.test, "checks": f.titles, "curl": f.curl} for f in self.sorted_failures()],
         }
+
+    def sorted_failures(self) -> list[Failure]:
+        """Failures in a stable order (by test name), whatever order the tests finished in."""
+        return [self.failures[name] for name in sorted(self.failures)]
+
+    def oracle_line(self) -> str:
+        if self.oracle is None:
+            return "differential oracle: off (the embedded reference server, or PLAID_CONTRACT_ORACLE=off)"
+        return str(self.oracle.summary_line())
 
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +138,7 @@ class RunStats:
                 lines.append(f"  {op:<34}" + "".join(f"{c:>18}" for c in counts) + f"{sum(counts):>8}")
         lines += ["", f"checks on every response ({len(self.checks)}): " + ", ".join(self.checks)]
         outcome_text = ", ".join(f"{k}: {v}" for k, v in data["outcomes"].items())
+        lines.append(self.oracle_line())
         lines.append(f"tests: {outcome_text}")
         for test, reason in self.skips:
             lines.append(f"  skipped {test}: {reason}")
@@ -124,7 +150,7 @@ class RunStats:
         )
         if self.failures:
             lines += ["", f"FAILURES ({len(self.failures)}):"]
-            for failure in self.failures.values():
+            for failure in self.sorted_failures():
                 lines.append(f"  x {failure.test}")
                 for title in failure.titles:
                     lines.append(f"      {title}")

@@ -62,7 +62,8 @@ class Target:
     webhook_key_id: str | None = None  # a key id /webhook_verification_key/get knows, if any
     timeout: float = LIVE_TIMEOUT_SECONDS  # per request, for networked targets
     special_tokens: Mapping[str, str] = field(default_factory=dict)
-    is_reference: bool = False  # the embedded reference server (its special Items always exist)
+    is_reference: bool = False  # the reference server or a wrapper of it (its special Items always exist)
+    embedded: bool = False  # the embedded reference server itself: the differential oracle has nothing to add
     # In-process targets: builds a fresh app; `rate_limited=True` gives one with Plaid's documented limits.
     app_factory: Callable[..., Any] | None = None
 
