@@ -98,25 +98,37 @@ WEBHOOK_KEY_SERVER_PORT ?= 8789
 webhook-contract: $(PY_STAMP) ## Webhook receiver contract tests (RECEIVER_URL=... to test yours; default: the example receiver)
 	@echo "==> pytest contract_tests/webhooks ($(if $(RECEIVER_URL),receiver $(RECEIVER_URL),the example receiver))"
 	RECEIVER_URL="$(RECEIVER_URL)" WEBHOOK_KEY_SERVER_PORT="$(if $(RECEIVER_URL),$(WEBHOOK_KEY_SERVER_PORT))" \
-		$(BIN)/pytest -q -p no:cacheprovider contract_tests/webhooks
+		$(BIN)/pytest -q -p no:cacheprovider contract_tests/webhooks --junitxml=reports/webhook-contract-junit.xml
 
 # Client contract tests (docs/client.md): what the client sends validates against the spec, what the spec
 # allows back parses, anything else raises a clear error; broken client variants prove the checks bite.
 .PHONY: client-contract
 client-contract: $(PY_STAMP) ## Client contract tests (contract_tests/client, over httpx.MockTransport)
 	@echo "==> pytest contract_tests/client"
-	$(BIN)/pytest -q -p no:cacheprovider contract_tests/client
+	$(BIN)/pytest -q -p no:cacheprovider contract_tests/client --junitxml=reports/client-contract-junit.xml
 
 # Server contract suite (docs/contract.md): `make contract` checks the embedded reference server, no setup;
 # `make contract BASE_URL=https://sandbox.plaid.com` checks any live server with PLAID_CLIENT_ID, PLAID_SECRET
 # and PLAID_ACCESS_TOKEN from the environment (PLAID_TOKEN_* for special Items). JUnit: reports/contract-junit.xml.
+# Subsets: ONLY=scenarios|generated, OPERATION=refresh|key_get; ORACLE=off turns the differential oracle off.
+# Exit codes (docs/contract.md): 0 conforms, 1 contract violations, 2 interrupted, 3 internal error,
+# 4 usage error (missing credentials, bad setting, unreachable target: nothing ran).
 BASE_URL ?=
-.PHONY: contract contract-prism
+ONLY ?=
+OPERATION ?=
+ORACLE ?=
+.PHONY: contract contract-prism mutation
 contract: $(PY_STAMP) ## Server contract suite: the reference server, or BASE_URL=... (+ PLAID_* credentials in the env)
 	@mkdir -p reports
 	@echo "==> pytest contract_tests/server against $(if $(BASE_URL),$(BASE_URL),the embedded reference server)"
-	$(if $(BASE_URL),PLAID_BASE_URL="$(BASE_URL)") PLAID_CONTRACT_SUMMARY_JSON=reports/contract-summary.json \
+	$(if $(BASE_URL),PLAID_BASE_URL="$(BASE_URL)") $(if $(ONLY),PLAID_CONTRACT_ONLY="$(ONLY)") \
+	$(if $(OPERATION),PLAID_CONTRACT_OPERATION="$(OPERATION)") $(if $(ORACLE),PLAID_CONTRACT_ORACLE="$(ORACLE)") \
+	PLAID_CONTRACT_SUMMARY_JSON=reports/contract-summary.json \
 		$(BIN)/pytest -q -p no:cacheprovider contract_tests/server --junitxml=reports/contract-junit.xml
+
+mutation: $(PY_STAMP) ## The server suite against every mutant of its catalogue, by URL; prints `mutation score: caught/total`
+	@mkdir -p reports
+	$(BIN)/python -m tests.contract_suite.mutation --markdown reports/mutation.md
 
 contract-prism: $(PY_STAMP) $(NODE_STAMP) ## The same suite against Stoplight Prism mocking the spec (exit 0 = Prism's documented gaps reproduced)
 	@mkdir -p reports

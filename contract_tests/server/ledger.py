@@ -32,6 +32,22 @@ REFRESH_LIMIT_PER_ITEM: Final = 2  # PLAID_FACTS.md: /transactions/refresh, per 
 WINDOW_SECONDS: Final = 60.0
 _MIN_TOKEN_LENGTH: Final = 12  # shorter generated strings ("0", "aa") occur in any text by chance
 _WORD: Final = re.compile(rb"[A-Za-z0-9_\-]{16,}")
+_BASE64_RUN: Final = re.compile(rb"[A-Za-z0-9+/_\-]{12,}={0,2}")
+
+
+def _decoded_runs(data: bytes) -> list[bytes]:
+    """Every base64/base64url-looking run of `data`, decoded: a value encoded together with others (such
+    as `client_id:secret`) is found inside the decoded bytes."""
+    found = []
+    for run in _BASE64_RUN.findall(data)[:64]:
+        text = run.rstrip(b"=")
+        padded = text + b"=" * (-len(text) % 4)
+        for decode in (base64.b64decode, base64.urlsafe_b64decode):
+            try:
+                found.append(decode(padded))
+            except (binascii.Error, ValueError):
+                continue
+    return found
 
 
 class DuplicateKey(ValueError):
@@ -110,6 +126,9 @@ class Ledger:
     request_ids: dict[str, str] = field(default_factory=dict)  # id -> where it was first seen
     sent_tokens: set[str] = field(default_factory=set)
     successes: dict[tuple[str, str], deque[float]] = field(default_factory=dict)  # (server, token) -> times
+    # Items a server was seen to refresh more often than the limit allows: it does not limit them, so a
+    # later TRANSACTIONS_REFRESH_LIMIT for them cannot be the limit at work.
+    unlimited: set[tuple[str, str]] = field(default_factory=set)
     _fixed: list[tuple[str, str, bytes]] = field(default_factory=list)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -130,23 +149,36 @@ class Ledger:
             window.popleft()
         return len(window)
 
+    def limit_reached(self, server: str, token: str) -> bool:
+        """Whether this run's own answers explain a TRANSACTIONS_REFRESH_LIMIT for the Item now: the limit's
+        worth of accepted refreshes within the window, from a server seen to enforce it on that Item."""
+        with self._lock:
+            spent = self.recent_successes(server, token)
+            return spent >= REFRESH_LIMIT_PER_ITEM and (server, token) not in self.unlimited
+
     def _rate_problems(self, server: str, token: str, status: int, body: Mapping[str, Any]) -> list[str]:
         count = self.recent_successes(server, token)
         problems = []
         strict = token in self.rate_tokens
         if status == 200:
+            if count >= REFRESH_LIMIT_PER_ITEM:
+                self.unlimited.add((server, token))
             if strict and count >= REFRESH_LIMIT_PER_ITEM:
                 problems.append(
-                    f"refresh {count + 1} of one Item within {WINDOW_SECONDS:.0f} s was accepted: Plaid allows "
-                    f"{REFRESH_LIMIT_PER_ITEM} per Item per minute (TRANSACTIONS_REFRESH_LIMIT)"
+                    f"refresh {count + 1} of one Item within {WINDOW_SECONDS:.0f} s was accepted: "
+                    f"Plaid allows {REFRESH_LIMIT_PER_ITEM} per Item per minute (TRANSACTIONS_REFRESH_LIMIT)"
                 )
             self.successes.setdefault((server, token), deque()).append(self.clock())
-        elif status == 429 and body.get("error_code") == "TRANSACTIONS_REFRESH_LIMIT" and strict:
-            if count < REFRESH_LIMIT_PER_ITEM:
-                problems.append(
-                    f"TRANSACTIONS_REFRESH_LIMIT after only {count} accepted refresh(es) of this Item within "
-                    f"{WINDOW_SECONDS:.0f} s; the limit is {REFRESH_LIMIT_PER_ITEM}"
-                )
+        elif (
+            strict
+            and status == 429
+            and body.get("error_code") == "TRANSACTIONS_REFRESH_LIMIT"
+            and count < REFRESH_LIMIT_PER_ITEM
+        ):
+            problems.append(
+                f"TRANSACTIONS_REFRESH_LIMIT after only {count} accepted refresh(es) of this Item within "
+                f"{WINDOW_SECONDS:.0f} s; the limit is {REFRESH_LIMIT_PER_ITEM}"
+            )
         return problems
 
     # -- echoes -----------------------------------------------------------------------------------------
@@ -157,6 +189,8 @@ class Ledger:
         checks = list(self._fixed)
         for what, value in request_values:
             checks += [(what, name, form) for name, form in encodings(value).items()]
+        raws = [(what, value.encode("utf-8", "surrogatepass")) for what, value in request_values]
+        raws += [(what, form) for what, name, form in self._fixed if name == "as is"]
         problems: list[str] = []
         for place, data in places:
             if not data:
@@ -166,6 +200,11 @@ class Ledger:
                     problems.append(f"the answer's {place} contains {what} ({name})")
                     break
             else:
+                decoded = _decoded_runs(data)
+                hit = next((what for what, raw in raws for blob in decoded if raw in blob), None)
+                if hit is not None:
+                    problems.append(f"the answer's {place} contains {hit} (inside a base64 run)")
+                    continue
                 words = {w.decode() for w in _WORD.findall(data)}
                 if words & self.sent_tokens:
                     problems.append(f"the answer's {place} contains an access token sent earlier in the run")

@@ -20,7 +20,7 @@ from typing import Any, Final
 import httpx
 from jsonschema import Draft202012Validator
 
-from contract_tests.server.ledger import REFRESH_LIMIT_PER_ITEM, Ledger
+from contract_tests.server.ledger import Ledger
 from contract_tests.server.oracle import Oracle
 from contract_tests.server.plaid_checks import (
     Answer,
@@ -140,12 +140,16 @@ class Scenario:
         """The request was accepted: HTTP 200 per the spec. A live target's Item may have spent its real rate
         limit on this run's earlier calls (the generated tests): 429 TRANSACTIONS_REFRESH_LIMIT then also
         proves the request passed validation, but only when this run's own answers account for the limit
-        (2 accepted refreshes of the Item within the last minute, counted over every answer)."""
-        if answer.status == 429 and path == REFRESH and self.ledger is not None:
-            spent = self.ledger.recent_successes(self.target.name, self.target.access_token)
-            if spent >= REFRESH_LIMIT_PER_ITEM:
-                expect_error(answer, 429, "RATE_LIMIT_EXCEEDED", "TRANSACTIONS_REFRESH_LIMIT", what=what)
-                return
+        (2 accepted refreshes of the Item within the last minute, counted over every answer, from a target
+        that was never seen to accept more)."""
+        if (
+            answer.status == 429
+            and path == REFRESH
+            and self.ledger is not None
+            and self.ledger.limit_reached(self.target.name, self.target.access_token)
+        ):
+            expect_error(answer, 429, "RATE_LIMIT_EXCEEDED", "TRANSACTIONS_REFRESH_LIMIT", what=what)
+            return
         expect_success(answer, path, what=what)
 
     def accepted_by(self, op: Operation, answer: Answer, *, what: str) -> None:
@@ -287,7 +291,7 @@ def key_problems(key: Mapping[str, Any], *, now: float | None = None) -> None:
 # ---- the scenarios --------------------------------------------------------------------------------------
 
 ScenarioFunction = Callable[[Scenario], None]
-OperationScenario = Callable[[Scenario, Operation], None]
+OperationScenario = Callable[..., None]  # (Scenario, *, op: Operation)
 # Test id ("refresh: missing_fields") -> the scenario bound to its operation. Insertion order is run order.
 SCENARIOS: dict[str, ScenarioFunction] = {}
 
@@ -317,20 +321,20 @@ def healthy_refresh_succeeds(s: Scenario) -> None:
 
 
 @every_operation
-def missing_fields(s: Scenario, op: Operation) -> None:
+def missing_fields(s: Scenario, *, op: Operation) -> None:
     expect_error(
         s.post(op.path, {}), 400, "INVALID_REQUEST", "MISSING_FIELDS", what=f"body without {op.field}"
     )
 
 
 @every_operation
-def unknown_fields(s: Scenario, op: Operation) -> None:
+def unknown_fields(s: Scenario, *, op: Operation) -> None:
     answer = s.post(op.path, s.valid_body(op, count=1))
     expect_error(answer, 400, "INVALID_REQUEST", "UNKNOWN_FIELDS", what="body with an unknown field")
 
 
 @every_operation
-def invalid_field_type(s: Scenario, op: Operation) -> None:
+def invalid_field_type(s: Scenario, *, op: Operation) -> None:
     for value in (12345, True, ["x"], {"x": 1}):
         answer = s.post(op.path, {op.field: value})
         expect_error(
@@ -339,7 +343,7 @@ def invalid_field_type(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def null_for_each_field(s: Scenario, op: Operation) -> None:
+def null_for_each_field(s: Scenario, *, op: Operation) -> None:
     for name in (op.field, "client_id", "secret"):
         body = s.valid_body(op)
         body[name] = None
@@ -348,7 +352,7 @@ def null_for_each_field(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def body_credentials_of_wrong_type(s: Scenario, op: Operation) -> None:
+def body_credentials_of_wrong_type(s: Scenario, *, op: Operation) -> None:
     # Body credentials are part of the body's schema: a wrong type is INVALID_FIELD, whatever the headers say.
     for name, value in (("client_id", 12345), ("secret", ["x"]), ("secret", {"a": 1}), ("client_id", 1.5)):
         answer = s.post(op.path, s.valid_body(op, **{name: value}))
@@ -358,45 +362,45 @@ def body_credentials_of_wrong_type(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def invalid_body_malformed_json(s: Scenario, op: Operation) -> None:
+def invalid_body_malformed_json(s: Scenario, *, op: Operation) -> None:
     for content in (f'{{"{op.field}": "access-sandbox-'.encode(), b"{", b"\xff\xfe{}", b"{}{}", b"{} x"):
         answer = s.post(op.path, content=content)
         expect_error(answer, 400, "INVALID_REQUEST", "INVALID_BODY", what="a body that is not one JSON value")
 
 
 @every_operation
-def invalid_body_not_an_object(s: Scenario, op: Operation) -> None:
+def invalid_body_not_an_object(s: Scenario, *, op: Operation) -> None:
     for content in (b'["access_token"]', b'"text"', b"null", b"42"):
         answer = s.post(op.path, content=content)
         expect_error(answer, 400, "INVALID_REQUEST", "INVALID_BODY", what="JSON that is not an object")
 
 
 @every_operation
-def array_wrapping_a_valid_object(s: Scenario, op: Operation) -> None:
+def array_wrapping_a_valid_object(s: Scenario, *, op: Operation) -> None:
     answer = s.post(op.path, [s.valid_body(op)])
     expect_error(answer, 400, "INVALID_REQUEST", "INVALID_BODY", what="a valid body wrapped in an array")
 
 
 @every_operation
-def empty_body(s: Scenario, op: Operation) -> None:
+def empty_body(s: Scenario, *, op: Operation) -> None:
     answer = s.post(op.path, content=b"")
     expect_error(answer, 400, "INVALID_REQUEST", "INVALID_BODY", what="an empty body")
 
 
 @every_operation
-def invalid_headers_missing_content_type(s: Scenario, op: Operation) -> None:
+def invalid_headers_missing_content_type(s: Scenario, *, op: Operation) -> None:
     answer = s.post(op.path, s.valid_body(op), content_type=None)
     expect_error(answer, 400, "INVALID_REQUEST", "INVALID_HEADERS", what="no Content-Type")
 
 
 @every_operation
-def invalid_headers_text_plain(s: Scenario, op: Operation) -> None:
+def invalid_headers_text_plain(s: Scenario, *, op: Operation) -> None:
     answer = s.post(op.path, s.valid_body(op), content_type="text/plain")
     expect_error(answer, 400, "INVALID_REQUEST", "INVALID_HEADERS", what="Content-Type: text/plain")
 
 
 @every_operation
-def content_type_lookalikes_rejected(s: Scenario, op: Operation) -> None:
+def content_type_lookalikes_rejected(s: Scenario, *, op: Operation) -> None:
     for content_type in (
         "application/jsonp",
         "application/json-patch+json",
@@ -414,7 +418,7 @@ def content_type_lookalikes_rejected(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def content_type_variants_accepted(s: Scenario, op: Operation) -> None:
+def content_type_variants_accepted(s: Scenario, *, op: Operation) -> None:
     # Media types are case-insensitive and may carry parameters (RFC 9110 8.3.1).
     for content_type in (
         "application/json; charset=utf-8",
@@ -428,7 +432,7 @@ def content_type_variants_accepted(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def header_names_in_any_case(s: Scenario, op: Operation) -> None:
+def header_names_in_any_case(s: Scenario, *, op: Operation) -> None:
     # HTTP header names are case-insensitive: credentials under any spelling are the same credentials.
     c = s.target.credential_headers()
     for id_name, secret_name in (
@@ -442,18 +446,18 @@ def header_names_in_any_case(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def plaid_version_absent_accepted(s: Scenario, op: Operation) -> None:
+def plaid_version_absent_accepted(s: Scenario, *, op: Operation) -> None:
     s.accepted_by(op, s.post(op.path, s.valid_body(op), version=None), what="no Plaid-Version header")
 
 
 @every_operation
-def plaid_version_current_accepted(s: Scenario, op: Operation) -> None:
+def plaid_version_current_accepted(s: Scenario, *, op: Operation) -> None:
     answer = s.post(op.path, s.valid_body(op), version=PLAID_VERSION)
     s.accepted_by(op, answer, what=f"Plaid-Version: {PLAID_VERSION}")
 
 
 @every_operation
-def plaid_version_unsupported(s: Scenario, op: Operation) -> None:
+def plaid_version_unsupported(s: Scenario, *, op: Operation) -> None:
     for version in ("2019-05-29", "2099-01-01", "latest", "2020-09-14x", ""):
         answer = s.post(op.path, s.valid_body(op), version=version)
         expect_error(
@@ -466,7 +470,7 @@ def _wrong_keys() -> dict[str, str]:
 
 
 @every_operation
-def invalid_api_keys_in_headers(s: Scenario, op: Operation) -> None:
+def invalid_api_keys_in_headers(s: Scenario, *, op: Operation) -> None:
     wrong = _wrong_keys()
     cases = {
         "wrong PLAID-CLIENT-ID and PLAID-SECRET": {
@@ -502,7 +506,7 @@ def invalid_api_keys_in_headers(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def missing_api_keys(s: Scenario, op: Operation) -> None:
+def missing_api_keys(s: Scenario, *, op: Operation) -> None:
     # No credentials at all: Plaid documents no specific code, only that it is never 401. Accept the two
     # input errors that fit (INVALID_API_KEYS, which the reference server gives, or MISSING_FIELDS).
     c = s.target.credential_headers()
@@ -524,7 +528,7 @@ def missing_api_keys(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def invalid_api_keys_in_body(s: Scenario, op: Operation) -> None:
+def invalid_api_keys_in_body(s: Scenario, *, op: Operation) -> None:
     # Body fields win over headers, as at Plaid: right headers plus wrong body keys must be refused, each key
     # on its own too.
     wrong = _wrong_keys()
@@ -538,7 +542,7 @@ def invalid_api_keys_in_body(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def api_keys_in_body_accepted(s: Scenario, op: Operation) -> None:
+def api_keys_in_body_accepted(s: Scenario, *, op: Operation) -> None:
     body = s.valid_body(op, client_id=s.target.client_id, secret=s.target.secret)
     s.accepted_by(op, s.post(op.path, body, credentials={}), what="credentials only in the body")
     wrong = _wrong_keys()
@@ -549,7 +553,7 @@ def api_keys_in_body_accepted(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def wrong_keys_and_bad_value(s: Scenario, op: Operation) -> None:
+def wrong_keys_and_bad_value(s: Scenario, *, op: Operation) -> None:
     # Two faults at once: credentials are checked before the operation looks at the token or key id.
     wrong = _wrong_keys()
     headers = {"PLAID-CLIENT-ID": wrong["client_id"], "PLAID-SECRET": wrong["secret"]}
@@ -561,14 +565,14 @@ def wrong_keys_and_bad_value(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def bad_content_type_and_bad_body(s: Scenario, op: Operation) -> None:
+def bad_content_type_and_bad_body(s: Scenario, *, op: Operation) -> None:
     # The Content-Type is judged before the body it announces.
     answer = s.post(op.path, content=b"{not json", content_type="text/plain")
     expect_error(answer, 400, "INVALID_REQUEST", "INVALID_HEADERS", what="text/plain and a malformed body")
 
 
 @every_operation
-def bad_version_and_bad_body(s: Scenario, op: Operation) -> None:
+def bad_version_and_bad_body(s: Scenario, *, op: Operation) -> None:
     answer = s.post(op.path, content=b"{not json", version="1999-01-01")
     expect_error(
         answer, 400, "INVALID_REQUEST", "INCOMPATIBLE_API_VERSION", what="a bad Plaid-Version and a bad body"
@@ -576,7 +580,7 @@ def bad_version_and_bad_body(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def missing_field_and_wrong_keys(s: Scenario, op: Operation) -> None:
+def missing_field_and_wrong_keys(s: Scenario, *, op: Operation) -> None:
     # The body is validated before the credentials it may carry are looked up.
     wrong = _wrong_keys()
     headers = {"PLAID-CLIENT-ID": wrong["client_id"], "PLAID-SECRET": wrong["secret"]}
@@ -585,7 +589,7 @@ def missing_field_and_wrong_keys(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def long_values_rejected_cleanly(s: Scenario, op: Operation) -> None:
+def long_values_rejected_cleanly(s: Scenario, *, op: Operation) -> None:
     # 1 KiB to 1 MiB for the required field: refused as input, never a crash, a hang or a success.
     for size in (1024, 64 * 1024, 1024 * 1024):
         value = ("access-sandbox-" if op is REFRESH_OP else "") + "a" * size
@@ -594,7 +598,7 @@ def long_values_rejected_cleanly(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def deep_and_wide_json_rejected_cleanly(s: Scenario, op: Operation) -> None:
+def deep_and_wide_json_rejected_cleanly(s: Scenario, *, op: Operation) -> None:
     deep = b'{"' + op.field.encode() + b'": "x", "nested": ' + b"[" * 5000 + b"]" * 5000 + b"}"
     wide = json.dumps({**s.valid_body(op), **{f"f{i}": i for i in range(5000)}}).encode()
     for what, content in (("JSON nested 5000 deep", deep), ("an object with 5000 unknown fields", wide)):
@@ -602,7 +606,7 @@ def deep_and_wide_json_rejected_cleanly(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def wrong_method_rejected(s: Scenario, op: Operation) -> None:
+def wrong_method_rejected(s: Scenario, *, op: Operation) -> None:
     # Plaid routes are POST-only. An INVALID_REQUEST error either way: 404 (Plaid's generic answer) or 405,
     # which RFC 9110 says must list the allowed methods in `Allow`.
     for method in ("GET", "PUT", "DELETE"):
@@ -617,7 +621,7 @@ def wrong_method_rejected(s: Scenario, op: Operation) -> None:
 
 
 @every_operation
-def errors_leave_no_state(s: Scenario, op: Operation) -> None:
+def errors_leave_no_state(s: Scenario, *, op: Operation) -> None:
     # A refused call changes nothing: the next valid call is answered as if it had never happened.
     wrong = _wrong_keys()
     s.post(op.path, {}, credentials={})
@@ -782,8 +786,8 @@ def _rate_limited(s: Scenario) -> Iterator[Scenario]:
 
 @scenario
 def rate_limit_per_item(s: Scenario) -> None:
-    # 2 calls per Item per sliding minute; a refused call (wrong keys) is not counted; the third accepted
-    # call within the minute is TRANSACTIONS_REFRESH_LIMIT, and so is the fourth (a refused call is not counted
+    # 2 calls per Item per sliding minute; a refused call (wrong keys) is not counted; the third call
+    # within the minute is TRANSACTIONS_REFRESH_LIMIT, and so is the fourth (refused calls are not counted
     # either); another Item is not affected. The same answers in-process and by URL: on a live target the
     # Item must not have been refreshed in the minute before the run (docs/contract.md).
     token = s.token("rate_limit")

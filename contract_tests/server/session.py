@@ -24,7 +24,7 @@ _ORACLE: oracles.Oracle | None = None
 
 
 def _reachable(target: Target) -> None:
-    """One request before anything runs: an unreachable target is one clear error, not hundreds of failures."""
+    """One request before anything runs: an unreachable target is one clear error, not a wall of failures."""
     if target.base_url is None:
         return
     try:

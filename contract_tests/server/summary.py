@@ -105,7 +105,9 @@ class RunStats:
             "checks": self.checks,
             "outcomes": {f"{kind}/{outcome}": n for (kind, outcome), n in sorted(self.outcomes.items())},
             "oracle": self.oracle_line(),
-            "failures": [{"test": f.test, "checks": f.titles, "curl": f.curl} for f in self.sorted_failures()],
+            "failures": [
+                {"test": f.test, "checks": f.titles, "curl": f.curl} for f in self.sorted_failures()
+            ],
         }
 
     def sorted_failures(self) -> list[Failure]:
