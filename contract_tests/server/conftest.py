@@ -12,6 +12,7 @@ import pytest
 
 from contract_tests.server import session
 from contract_tests.server.schema import operation_path_from_env
+from contract_tests.server.summary import scrub_to_variables
 from contract_tests.server.target import TargetError
 from plaid_refresh.redaction import scrub
 
@@ -71,13 +72,16 @@ def _scrub_report(report: pytest.TestReport) -> None:
     """The safety net: whatever a report says, the target's credentials and tokens are scrubbed from it before
     pytest prints it or writes it to the JUnit XML. Runs first on every report, schemathesis' per-operation
     subtest reports included (they never pass through pytest_runtest_makereport)."""
-    secrets = session.target().secrets
+    target = session.target()
+    secrets, variables = target.secrets, target.variables()
     if report.longrepr is not None and not isinstance(report.longrepr, tuple):  # tuples: skip reasons
         text = str(report.longrepr)
-        cleaned = scrub(text, secrets)
+        cleaned = scrub(scrub_to_variables(text, variables), secrets)
         if cleaned != text:
             report.longrepr = cleaned
-    report.sections = [(title, scrub(content, secrets)) for title, content in report.sections]
+    report.sections = [
+        (title, scrub(scrub_to_variables(content, variables), secrets)) for title, content in report.sections
+    ]
 
 
 @pytest.hookimpl(trylast=True)

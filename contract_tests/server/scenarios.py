@@ -183,22 +183,11 @@ class Scenario:
             )
         return token
 
-    def variables(self) -> dict[str, str]:
-        """The run's sensitive values and the environment variable that names each, for curl lines."""
-        names = {
-            self.target.secret: "PLAID_SECRET",
-            self.target.client_id: "PLAID_CLIENT_ID",
-            self.target.access_token: "PLAID_ACCESS_TOKEN",
-        }
-        for scenario_name, token in self.target.special_tokens.items():
-            names.setdefault(token, SPECIAL_TOKEN_ENV[scenario_name])
-        return names
-
     def curl(self) -> str | None:
         """The last request as a curl line; credentials and tokens as $PLAID_* variables, never values."""
         if not self.sent:
             return None
-        return curl_line(self.sent[-1], self.target.base_url, self.variables())
+        return curl_line(self.sent[-1], self.target.base_url, self.target.variables())
 
 
 _CURL_BODY_LIMIT: Final = 2048

@@ -57,7 +57,7 @@ def start() -> Target:
         if oracles.oracle_wanted(target, os.environ):
             _ORACLE = _STACK.enter_context(oracles.running(target))
         _TARGET = target
-        _STATS = RunStats(target=target.name, secrets=target.secrets)
+        _STATS = RunStats(target=target.name, secrets=target.secrets, variables=target.variables())
         _STATS.oracle = _ORACLE
     return _TARGET
 

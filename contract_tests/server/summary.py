@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,18 +24,17 @@ _FAILURE_TITLE = re.compile(r"^- (ST\d+ .+|\w+(?:Error|Timeout|Exception): .+)$"
 _CURL = re.compile(r"^\s*(?:reproduce: )?(curl .+)$", re.MULTILINE)
 
 
-# schemathesis prints sanitized credentials as [Filtered]; a curl line names the variable to set instead.
-_FILTERED_AS_VARIABLE = (
-    (re.compile(r"'(PLAID-CLIENT-ID|plaid-client-id): \[Filtered\]'", re.IGNORECASE), "PLAID_CLIENT_ID"),
-    (re.compile(r"'(PLAID-SECRET|plaid-secret): \[Filtered\]'", re.IGNORECASE), "PLAID_SECRET"),
-)
-
-
-def curl_with_variables(curl: str) -> str:
-    """A schemathesis curl line with its filtered credential headers as "$PLAID_*" shell variables."""
-    for pattern, variable in _FILTERED_AS_VARIABLE:
-        curl = pattern.sub(lambda m, v=variable: f"'{m.group(1)}: '\"${v}\"", curl)  # type: ignore[misc]
-    return curl
+def scrub_to_variables(text: str, variables: Mapping[str, str]) -> str:
+    """`text` with each sensitive value replaced by the variable that names it: `'"$PLAID_SECRET"'` inside a
+    curl line (whose arguments are single-quoted), `$PLAID_SECRET` elsewhere. Longest values first."""
+    ordered = sorted(variables.items(), key=lambda item: -len(item[0]))
+    lines = []
+    for line in text.split("\n"):
+        in_curl = "curl " in line
+        for value, name in ordered:
+            line = line.replace(value, f"'\"${name}\"'" if in_curl else f"${name}")
+        lines.append(line)
+    return "\n".join(lines)
 
 
 @dataclass
@@ -49,6 +49,7 @@ class Failure:
 class RunStats:
     target: str
     secrets: tuple[str, ...]
+    variables: Mapping[str, str] = field(default_factory=dict)  # sensitive value -> variable name
     checks: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     cases: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (operation, phase, mode)
@@ -66,18 +67,18 @@ class RunStats:
 
     def record_failure(self, test: str, message: str) -> None:
         """Keep the last report per test: after shrinking, hypothesis re-raises the minimal example last."""
-        text = scrub(message, self.secrets)
+        text = scrub(scrub_to_variables(message, self.variables), self.secrets)
         titles = list(dict.fromkeys(_FAILURE_TITLE.findall(text)))
         curls = _CURL.findall(text)
         self.failures[test] = Failure(
-            test=test, titles=titles, curl=curl_with_variables(curls[-1]) if curls else None, detail=text
+            test=test, titles=titles, curl=curls[-1] if curls else None, detail=text
         )
 
     def record_report_failure(self, test: str, text: str) -> None:
         """A failed test that did not go through schemathesis (a scenario): keep its assertion message."""
         if test in self.failures:
             return
-        text = scrub(text, self.secrets)
+        text = scrub(scrub_to_variables(text, self.variables), self.secrets)
         lines = [line for line in text.splitlines() if line.startswith("E ")]
         detail = "\n".join(line[2:].strip() for line in lines[-12:]) or text[-1500:]
         curls = _CURL.findall(detail)

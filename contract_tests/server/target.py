@@ -90,6 +90,17 @@ class Target:
         other = "production" if self.environment != "production" else "sandbox"
         return f"access-{other}-{uuid.uuid4()}"
 
+    def variables(self) -> dict[str, str]:
+        """Each sensitive value of the run and the environment variable that names it (for curl lines)."""
+        names = {
+            self.secret: "PLAID_SECRET",
+            self.client_id: "PLAID_CLIENT_ID",
+            self.access_token: "PLAID_ACCESS_TOKEN",
+        }
+        for scenario, token in self.special_tokens.items():
+            names.setdefault(token, SPECIAL_TOKEN_ENV[scenario])
+        return {value: name for value, name in names.items() if value}
+
     def credential_headers(self) -> dict[str, str]:
         return {"PLAID-CLIENT-ID": self.client_id, "PLAID-SECRET": self.secret}
 

@@ -814,3 +814,15 @@ def header_values_stripped() -> Any:
 def unbroken() -> Any:
     """The served reference through the same wrapper, unchanged: the suite must pass it by URL."""
     return edit()
+
+
+async def answers_200_to_everything(scope: Scope, receive: Receive, send: Send) -> None:
+    """The laziest stub: 200 `{"request_id": ...}` to every request (docs/contract.md shows the suite)."""
+    if scope["type"] != "http":
+        return
+    while (await receive()).get("more_body", False):
+        pass
+    body = json.dumps({"request_id": f"stub{time.monotonic_ns() % 10**11:011d}"}).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": 200, "headers": headers})
+    await send({"type": "http.response.body", "body": body})

@@ -5,6 +5,13 @@ from __future__ import annotations
 
 import base64
 import json
+import os
+import re
+import socket
+import subprocess
+import sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
 
 import pytest
 
@@ -14,8 +21,11 @@ from contract_tests.server.reference import reference_target
 from contract_tests.server.scenarios import Sent, curl_line
 from contract_tests.server.target import Target
 from plaid_refresh.server import DEFAULT_CLIENT_ID, DEFAULT_SECRET, TOKEN_HEALTHY
+from plaid_refresh.server.testing import running_server
 from tests.contract_suite import mutation
-from tests.contract_suite.mutants import CATALOGUE
+from tests.contract_suite.mutants import CATALOGUE, answers_200_to_everything
+
+ROOT = Path(__file__).resolve().parents[2]
 
 JSON = "application/json"
 
@@ -164,3 +174,60 @@ def test_mutation_run_by_url_catches_a_sample(capsys: pytest.CaptureFixture[str]
     assert "mutation score: 2/3" in out, out
     assert "equivalent: JSON objects are unordered" in out, out
     assert code == 0, out
+
+
+def _suite(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("PLAID_")}
+    base.update(env, PYTHONPATH=str(ROOT))
+    command = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "contract_tests/server", *args]
+    return subprocess.run(
+        command, cwd=ROOT, env=base, capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+STUB_SECRET = "stub-secret-0123456789"
+STUB_ENV = {
+    "PLAID_CLIENT_ID": "stub-client-0123456789",
+    "PLAID_SECRET": STUB_SECRET,
+    "PLAID_ACCESS_TOKEN": "access-sandbox-stub-item",
+    "PLAID_CONTRACT_MAX_EXAMPLES": "3",
+}
+
+
+def test_a_stub_that_answers_200_shows_the_oracles_disagreements(tmp_path: Path) -> None:
+    junit = tmp_path / "stub.xml"
+    with running_server(answers_200_to_everything) as base_url:
+        done = _suite({**STUB_ENV, "PLAID_BASE_URL": base_url}, f"--junitxml={junit}")
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out[-3000:]
+    assert re.search(r"differential oracle: on; \d+ answers compared .*, [1-9]\d* disagreements", out), out[
+        -3000:
+    ]
+    assert "differential oracle: the target answered HTTP 200, the reference server HTTP 400" in out
+    assert re.search(r"reproduce: curl .*'\"\$PLAID_SECRET\"'", out), out[-3000:]
+    assert STUB_SECRET not in out + junit.read_text()
+    names = {case.get("name", "") for case in ET.parse(junit).iter("testcase")}
+    assert "test_scenario[key_get: missing_fields]" in names  # JUnit names carry operation and mode
+    assert any(name.startswith("test_positive") for name in names)
+
+
+def test_summary_failure_order_is_stable() -> None:
+    from contract_tests.server.summary import RunStats
+
+    stats = RunStats(target="t", secrets=())
+    for test in ("b", "a", "c"):
+        stats.record_report_failure(test, "E AssertionError: x")
+    assert [f["test"] for f in stats.as_dict()["failures"]] == ["a", "b", "c"]
+
+
+def test_unreachable_target_is_one_clear_usage_error() -> None:
+    with socket.socket() as sock:  # a port nothing listens on
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    done = _suite({**STUB_ENV, "PLAID_BASE_URL": f"http://127.0.0.1:{port}"})
+    out = done.stdout + done.stderr
+    assert done.returncode == 4, out[-2000:]
+    assert "cannot reach the target" in out
+    assert "nothing was run" in out
+    assert "Traceback" not in out
+    assert STUB_SECRET not in out
