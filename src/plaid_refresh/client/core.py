@@ -27,6 +27,7 @@ from plaid_refresh_client.types import UNSET
 
 from plaid_refresh.client.config import PLAID_VERSION
 from plaid_refresh.client.credentials import Credentials
+from plaid_refresh.client.error_classes import error_class_for
 from plaid_refresh.client.errors import (
     PlaidArgumentError,
     PlaidConnectionError,
@@ -38,7 +39,6 @@ from plaid_refresh.client.errors import (
     PlaidTransportError,
     PlaidTruncatedResponse,
     PlaidUnexpectedStatus,
-    error_class_for,
 )
 from plaid_refresh.client.retry import RetryPolicy
 from plaid_refresh.client.validation import (
