@@ -40,7 +40,7 @@ $(UV):
 
 $(PY_STAMP): pyproject.toml uv.lock $(wildcard generated_client/pyproject.toml) | $(UV)
 	@echo "==> installing locked Python dependencies into $(VENV)/"
-	$(UV) sync --frozen --all-groups --quiet
+	$(UV) sync --frozen --all-groups --all-extras --quiet
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
