@@ -18,10 +18,11 @@ NODE_STAMP := node_modules/.installed
 SPEC ?= openapi/transactions-refresh.yaml
 GENERATOR_CONFIG := openapi/generator-config.yaml
 GENERATED ?= generated_client
-# The generator's post hooks call ruff from PATH: without it formatting is silently skipped.
-GEN_ENV := PATH="$(abspath $(BIN)):$$PATH"
-GENERATE = $(GEN_ENV) $(abspath $(BIN))/openapi-python-client generate --path "$(SPEC)" \
-	--config "$(GENERATOR_CONFIG)" --meta uv --overwrite --fail-on-warning --output-path
+# The exception classes of plaid_refresh, one per error type and code of the spec (generated too).
+ERROR_CLASSES ?= src/plaid_refresh/client/error_classes.py
+# codegen/: generate into a temporary folder, swap in on success; file:line: problem on failure.
+CODEGEN = $(BIN)/python -m codegen --spec "$(SPEC)" --config "$(GENERATOR_CONFIG)" \
+	--client "$(GENERATED)" --error-classes "$(ERROR_CLASSES)"
 
 # uv must use this machine's python3, never download one, and keep its cache inside the project.
 export UV_PYTHON := $(PYTHON)
@@ -50,21 +51,12 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NODE_STAMP) ## Install every locked dependency (other targets do this themselves)
 
-generate: $(PY_STAMP) ## Regenerate generated_client/ from the spec
-	@echo "==> generating $(GENERATED)/ from $(SPEC)"
-	$(GENERATE) "$(GENERATED)"
+generate: $(PY_STAMP) ## Regenerate generated_client/ and the exception classes from the spec (atomic)
+	@echo "==> generating $(GENERATED)/ and $(ERROR_CLASSES) from $(SPEC)"
+	@$(CODEGEN) generate
 
-check-generated: $(PY_STAMP) ## Fail if generated_client/ differs from a fresh generation of the spec
-	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(GENERATE) "$$tmp/generated_client" >/dev/null; \
-	if ! diff -r -x __pycache__ -x '*.egg-info' "$$tmp/generated_client" "$(GENERATED)" >"$$tmp/diff.txt"; then \
-		head -n 40 "$$tmp/diff.txt"; \
-		echo; \
-		echo "ERROR: $(GENERATED)/ is not what $(SPEC) generates."; \
-		echo "       Run 'make generate' and commit the result. Never edit $(GENERATED)/ by hand."; \
-		exit 1; \
-	fi; \
-	echo "==> $(GENERATED)/ matches a fresh generation of $(SPEC)"
+check-generated: $(PY_STAMP) ## Fail if generated_client/ or the exception classes differ from a fresh generation
+	@$(CODEGEN) check
 
 lint-spec: $(PY_STAMP) $(NODE_STAMP) ## Validate the spec, lint it (Spectral oas + OWASP), check its examples against their schemas
 	@echo "==> validating $(SPEC) (openapi-spec-validator)"
@@ -81,7 +73,7 @@ lint-code: $(PY_STAMP) ## ruff on the hand-written code
 
 typecheck: $(PY_STAMP) ## mypy --strict on hand-written and generated code
 	@echo "==> mypy --strict"
-	$(BIN)/mypy --strict src tests bench contract_tests examples
+	$(BIN)/mypy --strict src tests bench contract_tests examples codegen
 	$(BIN)/mypy --strict $(GENERATED)/plaid_refresh_client
 
 lint: lint-spec lint-code typecheck ## Every static check: spec validation, Spectral, ruff, mypy --strict
