@@ -23,6 +23,7 @@ from jsonschema import Draft202012Validator
 from contract_tests.server.ledger import Ledger
 from contract_tests.server.oracle import Oracle
 from contract_tests.server.plaid_checks import (
+    PLAID_VERSIONS,
     Answer,
     echoed_secret_problems,
     error_envelope_problems,
@@ -446,8 +447,17 @@ def plaid_version_current_accepted(s: Scenario, *, op: Operation) -> None:
 
 
 @every_operation
+def plaid_version_earlier_accepted(s: Scenario, *, op: Operation) -> None:
+    # Every version the spec lists is accepted: Plaid still serves accounts pinned to older versions.
+    for version in PLAID_VERSIONS:
+        answer = s.post(op.path, s.valid_body(op), version=version)
+        s.accepted_by(op, answer, what=f"Plaid-Version: {version}")
+
+
+@every_operation
 def plaid_version_unsupported(s: Scenario, *, op: Operation) -> None:
-    for version in ("2019-05-29", "2099-01-01", "latest", "2020-09-14x", ""):
+    candidates = ("2099-01-01", "1999-01-01", "latest", f"{PLAID_VERSION}x", "")
+    for version in (v for v in candidates if v not in PLAID_VERSIONS):
         answer = s.post(op.path, s.valid_body(op), version=version)
         expect_error(
             answer, 400, "INVALID_REQUEST", "INCOMPATIBLE_API_VERSION", what=f"Plaid-Version: {version!r}"
