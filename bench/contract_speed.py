@@ -66,7 +66,9 @@ def baseline_suite() -> Iterator[Path | None]:
 
 def time_make_contract(root: Path) -> float | None:
     """Wall seconds of `make contract`'s pytest line (interpreter start-up included) with `root` as the
-    directory the suite is imported from; None when it does not pass."""
+    directory the suite is imported from; None when it could not run. A run that finds violations counts:
+    the old suite's expectations may trail today's reference server (e.g. Plaid-Version values accepted
+    since), and the time is the same work either way."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAID_")}
     env["PYTHONPATH"] = str(root)
     start = time.perf_counter()
@@ -74,7 +76,7 @@ def time_make_contract(root: Path) -> float | None:
         suite_command(), cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False
     )
     seconds = time.perf_counter() - start
-    return seconds if out.returncode == 0 else None
+    return seconds if out.returncode in (0, 1) else None
 
 
 def wall_side_by_side(rounds: int) -> tuple[list[float], list[float], str]:

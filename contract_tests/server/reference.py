@@ -70,9 +70,11 @@ def mirror_of(target: Target) -> tuple[Any, dict[str, str]]:
         )
     )
     rewrites = {target.access_token: builtin.TOKEN_HEALTHY}
+    # The webhook Item refreshes like any healthy Item (the mirror sends no webhooks).
+    matching = {**SPECIAL_TOKENS, "webhook": builtin.TOKEN_TRANSACTIONS_DYNAMIC}
     for scenario, token in target.special_tokens.items():
-        if scenario in SPECIAL_TOKENS:
-            rewrites[token] = SPECIAL_TOKENS[scenario]
+        if scenario in matching:
+            rewrites[token] = matching[scenario]
     mirror_key_id = webhook_key_id(app)
     if target.webhook_key_id is not None and mirror_key_id is not None:
         rewrites[target.webhook_key_id] = mirror_key_id

@@ -9,6 +9,7 @@ special Item it did not declare). Every answer a scenario receives also goes thr
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import json
 import time
@@ -19,6 +20,7 @@ from typing import Any, Final
 
 import httpx
 from jsonschema import Draft202012Validator
+from plaid_refresh_client.models import JWKPublicKey
 
 from contract_tests.server.ledger import Ledger
 from contract_tests.server.oracle import Oracle
@@ -31,7 +33,15 @@ from contract_tests.server.plaid_checks import (
     status_problems,
 )
 from contract_tests.server.target import SPECIAL_TOKEN_ENV, Target, on_loopback
+from contract_tests.server.webhook_check import (
+    RECEIVE_TIMEOUT,
+    WEBHOOK_TOKEN,
+    Receiver,
+    parse_listen,
+    reference_with_webhooks,
+)
 from plaid_refresh.spec import load_spec, resolve, standalone_schema
+from plaid_refresh.webhooks.verification import WebhookVerificationError, WebhookVerifier
 
 REFRESH: Final = "/transactions/refresh"
 KEY_GET: Final = "/webhook_verification_key/get"
@@ -708,6 +718,55 @@ def webhook_key_known_id(s: Scenario) -> None:
     if keys[0] != keys[1]:
         raise AssertionError("the same key id gave two different keys")
     key_problems(key)
+
+
+@scenario
+def webhooks_verify_with_served_key(s: Scenario) -> None:
+    # Every webhook a refresh fires verifies (signature, body hash, age) with the key the target serves for
+    # its kid, and that key is current. In-process targets: a fresh reference server on loopback with an
+    # Item that reports to the suite's receiver; other targets: PLAID_TOKEN_WEBHOOK and
+    # PLAID_CONTRACT_WEBHOOK_LISTEN.
+    with contextlib.ExitStack() as stack:
+        if s.target.app_factory is not None:
+            receiver = stack.enter_context(Receiver())
+            base_url = stack.enter_context(reference_with_webhooks(receiver.url))
+            fresh = dataclasses.replace(
+                s.target, name=f"{s.target.name} (webhooks)", app=None, base_url=base_url
+            )
+            client = stack.enter_context(fresh.client())
+            context, token = Scenario(fresh, client, ledger=s.ledger, sent=s.sent), WEBHOOK_TOKEN
+        else:
+            token = s.token("webhook")
+            if s.target.webhook_listen is None:
+                raise ScenarioSkipped(
+                    "set PLAID_CONTRACT_WEBHOOK_LISTEN (host:port) for the webhook Item's receiver"
+                )
+            receiver = stack.enter_context(Receiver(*parse_listen(s.target.webhook_listen)))
+            context = s
+        answer = context.post(REFRESH, {"access_token": token})
+        context.accepted(answer, REFRESH, what="refresh of the Item that sends webhooks to the suite")
+        deliveries = receiver.wait(1)
+        if not deliveries:
+            raise AssertionError(
+                f"no webhook arrived within {RECEIVE_TIMEOUT:.0f} s of a refresh that finds changes"
+            )
+
+        def served_key(key_id: str) -> JWKPublicKey:
+            body = expect_success(
+                context.post(KEY_GET, {"key_id": key_id}), KEY_GET, what="the webhook's key"
+            )
+            key_problems(body["key"])
+            return JWKPublicKey.from_dict(body["key"])
+
+        verifier = WebhookVerifier(served_key)
+        for number, (headers, body) in enumerate(deliveries, start=1):
+            try:
+                verifier.verify(headers, body)
+            except WebhookVerificationError as exc:
+                raise AssertionError(
+                    f"webhook {number} of {len(deliveries)} does not verify with the key the target serves: "
+                    f"{type(exc).__name__}: {exc}"
+                ) from None
 
 
 # Special Items: run where the target declares them (built in on the reference server).

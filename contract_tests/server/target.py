@@ -36,6 +36,9 @@ SPECIAL_TOKEN_ENV: Final[Mapping[str, str]] = {
     # An Item the suite may refresh 3 times in a row to hit TRANSACTIONS_REFRESH_LIMIT. Opt-in on live
     # targets: every call is a billable refresh in Production.
     "rate_limit": "PLAID_TOKEN_RATE_LIMIT",
+    # An Item whose webhook URL reaches the suite's receiver (PLAID_CONTRACT_WEBHOOK_LISTEN) and whose refresh
+    # finds changes: its webhooks must verify with the key the target serves.
+    "webhook": "PLAID_TOKEN_WEBHOOK",
 }
 LIVE_REQUIRED_ENV: Final = ("PLAID_CLIENT_ID", "PLAID_SECRET", "PLAID_ACCESS_TOKEN")
 TRANSPORTS: Final = ("asgi", "loopback")
@@ -64,6 +67,7 @@ class Target:
     special_tokens: Mapping[str, str] = field(default_factory=dict)
     is_reference: bool = False  # the reference server or a wrapper of it (its special Items always exist)
     embedded: bool = False  # the embedded reference server itself: the differential oracle has nothing to add
+    webhook_listen: str | None = None  # host:port the suite receives the target's webhooks on, if any
     # In-process targets: builds a fresh app; `rate_limited=True` gives one with Plaid's documented limits.
     app_factory: Callable[..., Any] | None = None
 
@@ -212,6 +216,7 @@ def target_from_env(env: Mapping[str, str] | None = None) -> Target:
             secret=env["PLAID_SECRET"].strip(),
             access_token=env["PLAID_ACCESS_TOKEN"].strip(),
             webhook_key_id=env.get("PLAID_WEBHOOK_KEY_ID", "").strip() or None,
+            webhook_listen=env.get("PLAID_CONTRACT_WEBHOOK_LISTEN", "").strip() or None,
             special_tokens={
                 scenario: env[var].strip()
                 for scenario, var in SPECIAL_TOKEN_ENV.items()

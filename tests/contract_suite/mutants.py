@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import base64
 import collections
+import contextvars
 import json
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -20,6 +22,8 @@ from typing import Any
 import plaid_refresh.server as builtin
 from plaid_refresh.server import DEFAULT_CLIENT_ID, DEFAULT_SECRET, ServerConfig, create_app
 from plaid_refresh.server.errors import error_body
+from plaid_refresh.server.items import Account, Item
+from plaid_refresh.webhooks.delivery import RetryPolicy, WebhookOutbox
 from plaid_refresh.webhooks.signing import WebhookSigner
 from tests.contract_suite.broken import Exchange, Message, Receive, Scope, Send, Wrapped
 
@@ -37,13 +41,44 @@ _BUILTIN_TOKENS = frozenset(
 )
 
 
+WEBHOOK_TOKEN = "access-sandbox-mutation-webhooks"
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+# Where the served reference delivers the webhook Item's webhooks: the suite listens there (one port per
+# mutant run, set by mutation.py before it builds the mutant).
+WEBHOOK_PORT: contextvars.ContextVar[int] = contextvars.ContextVar("WEBHOOK_PORT", default=0)
+
+
 class TokenRouter:
     """Refreshes of the rate-limit Item go to a rate-limited reference server, everything else to one
-    without limits; both sign with the same webhook key."""
+    without limits; both serve the same webhook key. The open one also has an Item (WEBHOOK_TOKEN) whose
+    webhooks it delivers to 127.0.0.1:WEBHOOK_PORT, signed with `webhook_signer` (default: the served key)."""
 
-    def __init__(self, *, item_limit: int = 2) -> None:
+    def __init__(self, *, item_limit: int = 2, webhook_signer: WebhookSigner | None = None) -> None:
         self.signer = WebhookSigner.generate()
-        self.open = create_app(ServerConfig(rate_limit=False, access_log=False, seed=0), signer=self.signer)
+        item = Item(
+            access_token=WEBHOOK_TOKEN,
+            item_id="item-mutation-webhooks",
+            institution_id="ins_109508",
+            accounts=(Account("acc-checking", "depository", "checking", "Checking"),),
+            webhook=f"http://127.0.0.1:{WEBHOOK_PORT.get()}/webhook",
+            changes="dynamic",
+        )
+        self.open = create_app(
+            ServerConfig(rate_limit=False, access_log=False, seed=0),
+            signer=self.signer,
+            items=[item],
+            webhook_delivery=RetryPolicy(base_delay=0.2, factor=1.0, max_attempts=3),
+        )
+        if webhook_signer is not None:  # webhooks signed with another key than the one served
+            self.open.outbox = WebhookOutbox(webhook_signer, policy=RetryPolicy(base_delay=0.2, factor=1.0))
+            self.open._sink = self.open.outbox.enqueue
         self.limited = create_app(
             ServerConfig(
                 rate_limit=True,
@@ -57,14 +92,11 @@ class TokenRouter:
         self._needle = json.dumps(RATE_TOKEN).encode()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "lifespan":
-            while True:
-                message = await receive()
-                if message["type"] == "lifespan.startup":
-                    await send({"type": "lifespan.startup.complete"})
-                elif message["type"] == "lifespan.shutdown":
-                    await send({"type": "lifespan.shutdown.complete"})
-                    return
+        if (
+            scope["type"] == "lifespan"
+        ):  # the open server's outbox delivers webhooks; the limited one has none
+            await self.open(scope, receive, send)
+            return
         body = b""
         while True:
             message = await receive()
@@ -742,6 +774,17 @@ def key_regenerated_per_call() -> Any:
         key.update({"x": fresh["x"], "y": fresh["y"]})
 
     return _key_edit(change)
+
+
+@mutant("webhook key", "a stale key (the one before a rotation) is served under the current key id")
+def stale_key_served() -> Any:
+    old = WebhookSigner.generate().public_jwk()
+    return _key_edit(lambda key: key.update({"x": old["x"], "y": old["y"]}))
+
+
+@mutant("webhook key", "webhooks are signed with a rotated key the key endpoint does not serve")
+def webhooks_signed_with_unserved_key() -> Any:
+    return Wrapped(served_reference(webhook_signer=WebhookSigner.generate()))
 
 
 @mutant("webhook key", "MISSING_FIELDS on the key endpoint answered INVALID_FIELD")

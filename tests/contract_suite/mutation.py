@@ -27,7 +27,15 @@ from pathlib import Path
 import plaid_refresh.server as builtin
 from plaid_refresh.server import DEFAULT_CLIENT_ID, DEFAULT_SECRET
 from plaid_refresh.server.testing import running_server
-from tests.contract_suite.mutants import CATALOGUE, RATE_TOKEN, Mutant, unbroken
+from tests.contract_suite.mutants import (
+    CATALOGUE,
+    RATE_TOKEN,
+    WEBHOOK_PORT,
+    WEBHOOK_TOKEN,
+    Mutant,
+    free_port,
+    unbroken,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 RUN_TIMEOUT = 300
@@ -53,7 +61,7 @@ class Result:
         return self.returncode == 1 and bool(self.failed_tests)
 
 
-def suite_env(base_url: str, key_id: str | None, max_examples: int) -> dict[str, str]:
+def suite_env(base_url: str, key_id: str | None, max_examples: int, webhook_port: int) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("PLAID_")}
     env.update(
         PLAID_BASE_URL=base_url,
@@ -65,6 +73,8 @@ def suite_env(base_url: str, key_id: str | None, max_examples: int) -> dict[str,
         PLAID_TOKEN_NO_TRANSACTIONS=builtin.TOKEN_NO_TRANSACTIONS,
         PLAID_TOKEN_INSTITUTION_DOWN=builtin.TOKEN_INSTITUTION_DOWN,
         PLAID_TOKEN_RATE_LIMIT=RATE_TOKEN,
+        PLAID_TOKEN_WEBHOOK=WEBHOOK_TOKEN,
+        PLAID_CONTRACT_WEBHOOK_LISTEN=f"127.0.0.1:{webhook_port}",
         PLAID_CONTRACT_MAX_EXAMPLES=str(max_examples),
         PLAID_CONTRACT_TIMEOUT="20",
         PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")])),
@@ -75,7 +85,12 @@ def suite_env(base_url: str, key_id: str | None, max_examples: int) -> dict[str,
 
 
 def run_one(mutant: Mutant | None, max_examples: int, reports: Path) -> Result:
-    app = mutant.build() if mutant is not None else unbroken()
+    webhook_port = free_port()
+    token = WEBHOOK_PORT.set(webhook_port)
+    try:
+        app = mutant.build() if mutant is not None else unbroken()
+    finally:
+        WEBHOOK_PORT.reset(token)
     name = mutant.name if mutant is not None else "unbroken"
     junit = reports / f"{name}.xml"
     started = time.perf_counter()
@@ -87,7 +102,7 @@ def run_one(mutant: Mutant | None, max_examples: int, reports: Path) -> Result:
             done = subprocess.run(
                 command,
                 cwd=ROOT,
-                env=suite_env(base_url, key_id, max_examples),
+                env=suite_env(base_url, key_id, max_examples, webhook_port),
                 capture_output=True,
                 text=True,
                 timeout=RUN_TIMEOUT,
