@@ -143,7 +143,9 @@ class Scenario:
             if disagreement is not None:
                 problems.append(disagreement)
         if problems:
-            raise AssertionError(f"{method} {path}: " + "\n".join(problems))
+            body = answer.json_object() or {}
+            got = f"{answer.describe()} {body.get('error_type')!s}/{body.get('error_code')!s}"
+            raise AssertionError(f"{method} {path} answered {got}:\n" + "\n".join(problems))
         self.last_headers = response.headers
         return answer
 
