@@ -129,6 +129,17 @@ serve: $(PY_STAMP) spec-check ## Run the reference server on 127.0.0.1 (vars POR
 
 test: check-generated lint unit webhook-contract client-contract contract ## Everything CI runs: drift check, lint, all tests
 
+# The upstream check (docs/upstream.md): this spec against a copy of Plaid's official OpenAPI file that you
+# downloaded yourself (https://github.com/plaid/plaid-openapi, 2020-09-14.yml). Nothing of Plaid's is committed.
+UPSTREAM ?=
+.PHONY: upstream-check
+upstream-check: $(PY_STAMP) ## Constraints this spec adds over Plaid's own OpenAPI file: UPSTREAM=path/to/2020-09-14.yml
+	@if [ -z "$(UPSTREAM)" ]; then \
+		echo "usage: make upstream-check UPSTREAM=path/to/2020-09-14.yml (Plaid's OpenAPI file, downloaded by you)" >&2; \
+		exit 2; \
+	fi
+	$(BIN)/python -m contract_tests.upstream.check --upstream "$(UPSTREAM)" --spec "$(SPEC)"
+
 # wrk (Debian package) is the load generator of the server benchmark. Installed here when missing and we
 # are root with apt-get; otherwise bench/ falls back to its bounded asyncio load generator.
 wrk:
