@@ -36,6 +36,7 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 MAX_AGE = 300
+KEY_REFRESH = 24 * 3600.0
 
 
 class Refused(Exception):
@@ -307,6 +308,9 @@ class MiniReceiver:
             cached: tuple[ec.EllipticCurvePublicKey, int | None, float] | None = self.first_key
         else:
             cached = self.keys.get(kid)
+            stale = cached is not None and time.time() - cached[2] > KEY_REFRESH
+            if stale and not self.has("caches_keys_forever"):
+                cached = None  # re-fetch once a day, to learn whether the key expired
         if cached is None:
             if self.has("negative_cache") and kid in self.failed_kids:
                 raise Refused(401, "unknown key id")
