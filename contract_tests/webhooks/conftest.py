@@ -170,37 +170,3 @@ def pytest_report_header(config: pytest.Config) -> str:
     target = os.environ.get("RECEIVER_URL") or "the example receiver, started on loopback"
     return f"webhook receiver under test: {target}"
 
-
-# The example receiver's own defects, found by this suite and owned by issue 11 ("fidelity": the spec's
-# webhook schemas demand `error` and bound counts, and a DEFAULT_UPDATE of another product is judged
-# by the Transactions schema). Expected to fail against the example receiver only, strictly: when the
-# fix lands these tests pass, the strict xfail fails, and the entry must be deleted here.
-EXAMPLE_RECEIVER_KNOWN_DEFECTS = {
-    "test_acknowledges_other_genuine_webhooks": {
-        "AUTH/DEFAULT_UPDATE",
-        "HOLDINGS/DEFAULT_UPDATE",
-        "IDENTITY/DEFAULT_UPDATE",
-        "INVESTMENTS_TRANSACTIONS/DEFAULT_UPDATE",
-        "LIABILITIES/DEFAULT_UPDATE",
-        "DEFAULT_UPDATE with a large count",
-        "DEFAULT_UPDATE without error",
-        "TRANSACTIONS_REMOVED without error",
-    },
-    "test_accepts_a_large_webhook": {""},  # not parametrized: "" matches
-}
-
-
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    if os.environ.get("RECEIVER_URL"):
-        return
-    for item in items:
-        name, _, params = item.name.partition("[")
-        cases = EXAMPLE_RECEIVER_KNOWN_DEFECTS.get(name)
-        if cases is not None and any(params.rstrip("]").endswith(case) for case in cases):
-            item.add_marker(
-                pytest.mark.xfail(
-                    strict=True,
-                    reason="the example receiver's known defect, issue 11 (fidelity); delete the entry "
-                    "in contract_tests/webhooks/conftest.py once fixed",
-                )
-            )
