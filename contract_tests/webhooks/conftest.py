@@ -169,4 +169,3 @@ def keys(plaid: PlaidSide) -> Iterator[KeyRing]:
 def pytest_report_header(config: pytest.Config) -> str:
     target = os.environ.get("RECEIVER_URL") or "the example receiver, started on loopback"
     return f"webhook receiver under test: {target}"
-
