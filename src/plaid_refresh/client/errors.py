@@ -46,6 +46,8 @@ class PlaidError(Exception):
     documentation_url: str | None
     model: PlaidErrorModel | None
     attempts: int
+    retry_after: float | None = None
+    """Seconds the server asked to wait (its Retry-After header), when it sent one."""
 
     def __init__(
         self,
@@ -358,6 +360,15 @@ class PlaidUnexpectedStatus(PlaidProtocolError):
 class PlaidMalformedResponse(PlaidProtocolError):
     """JSON that is truncated, or does not match the spec's schema for its status (missing or
     wrongly typed fields). Unknown extra fields are never a reason for this error."""
+
+
+class PlaidResponseTooLarge(PlaidProtocolError):
+    """The answer's body (decoded) is larger than the client's `max_response_bytes`. Reading stopped
+    at the cap, so memory stays bounded; `limit` is the cap in bytes."""
+
+    def __init__(self, message: str, *, limit: int, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.limit = limit
 
 
 # ---- code/type -> class ----------------------------------------------------------------------------
