@@ -18,10 +18,10 @@ NODE_STAMP := node_modules/.installed
 SPEC ?= openapi/transactions-refresh.yaml
 GENERATOR_CONFIG := openapi/generator-config.yaml
 GENERATED ?= generated_client
-# The generator's post hooks call ruff from PATH: without it formatting is silently skipped.
-GEN_ENV := PATH="$(abspath $(BIN)):$$PATH"
-GENERATE = $(GEN_ENV) $(abspath $(BIN))/openapi-python-client generate --path "$(SPEC)" \
-	--config "$(GENERATOR_CONFIG)" --meta uv --overwrite --fail-on-warning --output-path
+# The exception classes of plaid_refresh, one per error type and code of the spec (generated too).
+ERROR_CLASSES ?= src/plaid_refresh/client/error_classes.py
+# codegen/: generate into a temporary folder, swap in on success; file:line: problem on failure.
+CODEGEN_ARGS = --spec "$(SPEC)" --config "$(GENERATOR_CONFIG)" --client "$(GENERATED)" --error-classes "$(ERROR_CLASSES)"
 
 # uv must use this machine's python3, never download one, and keep its cache inside the project.
 export UV_PYTHON := $(PYTHON)
@@ -50,25 +50,22 @@ $(NODE_STAMP): package.json package-lock.json
 
 setup: $(PY_STAMP) $(NODE_STAMP) ## Install every locked dependency (other targets do this themselves)
 
-generate: $(PY_STAMP) ## Regenerate generated_client/ from the spec
-	@echo "==> generating $(GENERATED)/ from $(SPEC)"
-	$(GENERATE) "$(GENERATED)"
+generate: $(PY_STAMP) ## Regenerate generated_client/ and the exception classes from the spec (atomic)
+	@echo "==> generating $(GENERATED)/ and $(ERROR_CLASSES) from $(SPEC)"
+	@$(BIN)/python -m codegen generate $(CODEGEN_ARGS)
 
-check-generated: $(PY_STAMP) ## Fail if generated_client/ differs from a fresh generation of the spec
-	@tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
-	$(GENERATE) "$$tmp/generated_client" >/dev/null; \
-	if ! diff -r -x __pycache__ -x '*.egg-info' "$$tmp/generated_client" "$(GENERATED)" >"$$tmp/diff.txt"; then \
-		head -n 40 "$$tmp/diff.txt"; \
-		echo; \
-		echo "ERROR: $(GENERATED)/ is not what $(SPEC) generates."; \
-		echo "       Run 'make generate' and commit the result. Never edit $(GENERATED)/ by hand."; \
-		exit 1; \
-	fi; \
-	echo "==> $(GENERATED)/ matches a fresh generation of $(SPEC)"
+check-generated: $(PY_STAMP) ## Fail if generated_client/ or the exception classes differ from a fresh generation
+	@$(BIN)/python -m codegen check $(CODEGEN_ARGS)
+
+# Every target that reads the spec depends on spec-check: a broken spec stops it with one line naming the
+# file, line and problem, before pytest or a server can turn it into a traceback.
+.PHONY: spec-check
+spec-check: $(PY_STAMP)
+	@$(BIN)/python -m codegen check-spec --spec "$(SPEC)"
 
 lint-spec: $(PY_STAMP) $(NODE_STAMP) ## Validate the spec, lint it (Spectral oas + OWASP), check its examples against their schemas
-	@echo "==> validating $(SPEC) (openapi-spec-validator)"
-	$(BIN)/openapi-spec-validator "$(SPEC)"
+	@echo "==> validating $(SPEC) (openapi-spec-validator, problems as file:line)"
+	@$(BIN)/python -m codegen validate --spec "$(SPEC)"
 	@echo "==> linting $(SPEC) (Spectral: spectral:oas + OWASP; overrides justified in openapi/spectral.yaml)"
 	node_modules/.bin/spectral lint --quiet --fail-severity hint -r openapi/spectral.yaml "$(SPEC)"
 	@echo "==> every example in $(SPEC) validates against its schema (tests/test_spec.py)"
@@ -81,12 +78,12 @@ lint-code: $(PY_STAMP) ## ruff on the hand-written code
 
 typecheck: $(PY_STAMP) ## mypy --strict on hand-written and generated code
 	@echo "==> mypy --strict"
-	$(BIN)/mypy --strict src tests bench contract_tests examples
+	$(BIN)/mypy --strict src tests bench contract_tests examples codegen
 	$(BIN)/mypy --strict $(GENERATED)/plaid_refresh_client
 
 lint: lint-spec lint-code typecheck ## Every static check: spec validation, Spectral, ruff, mypy --strict
 
-unit: $(PY_STAMP) ## The toolkit's own tests (tests/)
+unit: $(PY_STAMP) spec-check ## The toolkit's own tests (tests/)
 	@echo "==> pytest tests/"
 	$(BIN)/pytest -q tests
 
@@ -95,7 +92,7 @@ unit: $(PY_STAMP) ## The toolkit's own tests (tests/)
 RECEIVER_URL ?=
 WEBHOOK_KEY_SERVER_PORT ?= 8789
 .PHONY: webhook-contract
-webhook-contract: $(PY_STAMP) ## Webhook receiver contract tests (RECEIVER_URL=... to test yours; default: the example receiver)
+webhook-contract: $(PY_STAMP) spec-check ## Webhook receiver contract tests (RECEIVER_URL=... to test yours; default: the example receiver)
 	@echo "==> pytest contract_tests/webhooks ($(if $(RECEIVER_URL),receiver $(RECEIVER_URL),the example receiver))"
 	RECEIVER_URL="$(RECEIVER_URL)" WEBHOOK_KEY_SERVER_PORT="$(if $(RECEIVER_URL),$(WEBHOOK_KEY_SERVER_PORT))" \
 		$(BIN)/pytest -q -p no:cacheprovider contract_tests/webhooks
@@ -103,7 +100,7 @@ webhook-contract: $(PY_STAMP) ## Webhook receiver contract tests (RECEIVER_URL=.
 # Client contract tests (docs/client.md): what the client sends validates against the spec, what the spec
 # allows back parses, anything else raises a clear error; broken client variants prove the checks bite.
 .PHONY: client-contract
-client-contract: $(PY_STAMP) ## Client contract tests (contract_tests/client, over httpx.MockTransport)
+client-contract: $(PY_STAMP) spec-check ## Client contract tests (contract_tests/client, over httpx.MockTransport)
 	@echo "==> pytest contract_tests/client"
 	$(BIN)/pytest -q -p no:cacheprovider contract_tests/client
 
@@ -112,13 +109,13 @@ client-contract: $(PY_STAMP) ## Client contract tests (contract_tests/client, ov
 # and PLAID_ACCESS_TOKEN from the environment (PLAID_TOKEN_* for special Items). JUnit: reports/contract-junit.xml.
 BASE_URL ?=
 .PHONY: contract contract-prism
-contract: $(PY_STAMP) ## Server contract suite: the reference server, or BASE_URL=... (+ PLAID_* credentials in the env)
+contract: $(PY_STAMP) spec-check ## Server contract suite: the reference server, or BASE_URL=... (+ PLAID_* credentials in the env)
 	@mkdir -p reports
 	@echo "==> pytest contract_tests/server against $(if $(BASE_URL),$(BASE_URL),the embedded reference server)"
 	$(if $(BASE_URL),PLAID_BASE_URL="$(BASE_URL)") PLAID_CONTRACT_SUMMARY_JSON=reports/contract-summary.json \
 		$(BIN)/pytest -q -p no:cacheprovider contract_tests/server --junitxml=reports/contract-junit.xml
 
-contract-prism: $(PY_STAMP) $(NODE_STAMP) ## The same suite against Stoplight Prism mocking the spec (exit 0 = Prism's documented gaps reproduced)
+contract-prism: $(PY_STAMP) spec-check $(NODE_STAMP) ## The same suite against Stoplight Prism mocking the spec (exit 0 = Prism's documented gaps reproduced)
 	@mkdir -p reports
 	$(BIN)/python -m contract_tests.server.prism
 
@@ -127,7 +124,7 @@ PORT ?= 8787
 ITEMS ?=
 DB ?=
 .PHONY: serve
-serve: $(PY_STAMP) ## Run the reference server on 127.0.0.1 (vars PORT=8787, ITEMS, DB); Ctrl-C stops it
+serve: $(PY_STAMP) spec-check ## Run the reference server on 127.0.0.1 (vars PORT=8787, ITEMS, DB); Ctrl-C stops it
 	$(BIN)/plaid-refresh serve --port "$(PORT)" $(if $(ITEMS),--items "$(ITEMS)") $(if $(DB),--db "$(DB)")
 
 test: check-generated lint unit webhook-contract client-contract contract ## Everything CI runs: drift check, lint, all tests
@@ -142,8 +139,8 @@ wrk:
 		    DEBIAN_FRONTEND=noninteractive timeout 300 apt-get install -y -q wrk >/dev/null 2>&1; }; }; } || \
 		echo "==> wrk not available: the server benchmark uses the asyncio load generator"
 
-bench: $(PY_STAMP) $(NODE_STAMP) wrk ## Benchmarks side by side with the peers (~15 min): prints the table, writes BENCHMARKS.md
+bench: $(PY_STAMP) spec-check $(NODE_STAMP) wrk ## Benchmarks side by side with the peers (~15 min): prints the table, writes BENCHMARKS.md
 	$(BIN)/python -m bench --command "make bench"
 
-bench-smoke: $(PY_STAMP) $(NODE_STAMP) wrk ## Every benchmark with tiny counts (~2 min), report in reports/bench-smoke.md
+bench-smoke: $(PY_STAMP) spec-check $(NODE_STAMP) wrk ## Every benchmark with tiny counts (~2 min), report in reports/bench-smoke.md
 	$(BIN)/python -m bench --smoke --command "make bench-smoke"

@@ -93,7 +93,8 @@ def key_ids() -> st.SearchStrategy[str]:
 def documented(path: str) -> dict[int, dict[str, Any]]:
     """{status: resolved response object} for an operation."""
     responses = load_spec()["paths"][path]["post"]["responses"]
-    return {int(status): resolve(response) for status, response in responses.items()}
+    # "default" (any other status) has no status of its own.
+    return {int(status): resolve(response) for status, response in responses.items() if status.isdigit()}
 
 
 @cache
@@ -191,8 +192,9 @@ def check_request_matches_spec(request: httpx.Request) -> None:
 
 
 def check_plaid_version(request: httpx.Request) -> None:
-    """The spec makes Plaid-Version optional; this client must always send the spec's only version."""
-    (version,) = load_spec()["components"]["schemas"]["PlaidVersion"]["enum"]
+    """The spec makes Plaid-Version optional; this client must always send the current version (the
+    spec lists it first; the others are earlier versions Plaid still accepts)."""
+    version = load_spec()["components"]["schemas"]["PlaidVersion"]["enum"][0]
     sent = request.headers.get("Plaid-Version")
     if sent != version:
         raise ContractViolation(f"Plaid-Version must be {version!r}, was {sent!r}")

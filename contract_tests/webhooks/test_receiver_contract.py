@@ -4,12 +4,14 @@ Each forgery has its own test so a report names exactly what a receiver fails to
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 
 import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
+from contract_tests.webhooks import other_products
 from contract_tests.webhooks.conftest import PlaidSide
 from contract_tests.webhooks.payloads import codes, examples, strategy
 from plaid_refresh.webhooks import forgeries
@@ -122,3 +124,10 @@ def test_every_forgery_has_a_test() -> None:
     source = inspect.getsource(sys.modules[__name__])
     missing = [f.name for f in forgeries.FORGERIES if f'_assert_rejected(plaid, "{f.name}")' not in source]
     assert not missing, f"forgeries without a contract test: {missing}"
+
+
+@pytest.mark.parametrize("name", other_products.names())
+def test_acknowledges_genuine_webhooks_it_does_not_handle(plaid: PlaidSide, name: str) -> None:
+    """Another product's webhook (the Item's one URL gets them all) is acknowledged, never refused."""
+    payload = {**other_products.payload(name), "item_id": f"contract-{uuid.uuid4().hex}"}
+    _assert_accepted(plaid.send_signed(payload), f"{name} webhook (another product's)")

@@ -34,12 +34,12 @@ from plaid_refresh.client import (
 from plaid_refresh.client import deadline as deadline_module
 from plaid_refresh.client.call_log import LOGGER_NAME
 from plaid_refresh.client.credentials import Credentials
+from plaid_refresh.client.error_classes import error_class_for
 from plaid_refresh.client.errors import (
     PlaidError,
     PlaidErrorResponse,
     PlaidTimeout,
     PlaidTransportError,
-    error_class_for,
 )
 from plaid_refresh.client.operations import (
     KEY_GET,

@@ -23,6 +23,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
+from plaid_refresh.client.error_classes import RateLimitError
 from plaid_refresh.client.errors import (
     PlaidConfigurationError,
     PlaidConnectionError,
@@ -30,7 +31,6 @@ from plaid_refresh.client.errors import (
     PlaidErrorResponse,
     PlaidProtocolError,
     PlaidTimeout,
-    RateLimitError,
 )
 
 # Values of the generated KnownErrorCode enum (a test checks they are members): plain strings, so
