@@ -40,7 +40,7 @@ $(UV):
 
 $(PY_STAMP): pyproject.toml uv.lock $(wildcard generated_client/pyproject.toml) | $(UV)
 	@echo "==> installing locked Python dependencies into $(VENV)/"
-	$(UV) sync --frozen --all-groups --quiet
+	$(UV) sync --frozen --all-groups --all-extras --quiet
 	@touch $@
 
 $(NODE_STAMP): package.json package-lock.json
@@ -53,6 +53,8 @@ setup: $(PY_STAMP) $(NODE_STAMP) ## Install every locked dependency (other targe
 generate: $(PY_STAMP) ## Regenerate generated_client/ and the exception classes from the spec (atomic)
 	@echo "==> generating $(GENERATED)/ and $(ERROR_CLASSES) from $(SPEC)"
 	@$(BIN)/python -m codegen generate $(CODEGEN_ARGS)
+	@# uv.lock records the generated package's version, which a change to its code bumps.
+	@$(if $(filter generated_client,$(GENERATED)),$(UV) lock --quiet)
 
 check-generated: $(PY_STAMP) ## Fail if generated_client/ or the exception classes differ from a fresh generation
 	@$(BIN)/python -m codegen check $(CODEGEN_ARGS)

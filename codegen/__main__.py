@@ -38,7 +38,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def _check(spec: Path, config: Path, target: Outputs) -> int:
     with tempfile.TemporaryDirectory(prefix="check-generated-") as tmp:
-        fresh = generate_into(spec, config, Path(tmp))
+        fresh = generate_into(spec, config, Path(tmp), baseline=target.client)
         lines = diff_tree(fresh.client, target.client, str(target.client))
         lines += diff_file(fresh.error_classes, target.error_classes, str(target.error_classes))
     if not lines:

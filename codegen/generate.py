@@ -16,7 +16,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from codegen import error_classes, spec_source
+import yaml
+
+from codegen import error_classes, spec_source, versioning
 from codegen.spec_source import SpecProblem
 
 GENERATOR_TIMEOUT_S = 300
@@ -63,6 +65,9 @@ def locate(spec: spec_source.Spec, output: str) -> list[str]:
     return [f"{spec.path}:{line}: {where}" for line, where in found.items()]
 
 
+CUSTOM_TEMPLATES = Path(__file__).resolve().parent.parent / "openapi" / "templates" / "generated_client"
+
+
 def run_generator(spec: Path, config: Path, out: Path) -> None:
     # The generator's post hooks call ruff from PATH: without it formatting is silently skipped.
     env = {**os.environ, "PATH": f"{_bin('ruff').parent}{os.pathsep}{os.environ.get('PATH', '')}"}
@@ -75,6 +80,8 @@ def run_generator(spec: Path, config: Path, out: Path) -> None:
         str(config),
         "--meta",
         "uv",
+        "--custom-template-path",
+        str(CUSTOM_TEMPLATES),
         "--overwrite",
         "--fail-on-warning",
         "--output-path",
@@ -90,19 +97,35 @@ def run_generator(spec: Path, config: Path, out: Path) -> None:
         raise GenerationFailed(_clean(result.stdout + "\n" + result.stderr))
 
 
-def generate_into(spec_path: Path, config: Path, workdir: Path) -> Outputs:
-    """Generate both outputs under `workdir`. Raises SpecProblem or GenerationFailed."""
+def _config_with_version(config: Path, workdir: Path) -> Path:
+    try:
+        settings = yaml.safe_load(config.read_text(encoding="utf-8")) or {}
+    except (OSError, yaml.YAMLError) as exc:
+        raise GenerationFailed(f"{config}: cannot read the generator's configuration: {exc}") from None
+    settings["package_version_override"] = versioning.PLACEHOLDER
+    written = workdir / "generator-config.yaml"
+    written.write_text(yaml.safe_dump(settings, sort_keys=False), encoding="utf-8")
+    return written
+
+
+def generate_into(spec_path: Path, config: Path, workdir: Path, baseline: Path) -> Outputs:
+    """Generate both outputs under `workdir`; `baseline` is the committed client folder, whose lock
+    decides the version. Raises SpecProblem or GenerationFailed."""
     spec = spec_source.load(spec_path)
     spec.check_refs()
+    versioning.api_version(spec)
     classes = error_classes.render(spec)
     outputs = Outputs(client=workdir / "generated_client", error_classes=workdir / "error_classes.py")
     try:
-        run_generator(spec_path, config, outputs.client)
+        run_generator(spec_path, _config_with_version(config, workdir), outputs.client)
     except GenerationFailed as failure:
         where = locate(spec, str(failure))
         if where:
             raise GenerationFailed(f"{failure}\n\nin the spec:\n" + "\n".join(where)) from None
         raise
+    previous = versioning.read_lock(baseline / versioning.LOCK_NAME)
+    lock = versioning.next_lock(spec, versioning.fingerprint(outputs.client), previous)
+    versioning.stamp(outputs.client, lock)
     outputs.error_classes.write_text(classes, encoding="utf-8")
     return outputs
 
@@ -120,7 +143,7 @@ def generate(spec_path: Path, config: Path, target: Outputs) -> None:
     # The temporary folder sits beside the target, so the final renames never cross filesystems.
     with tempfile.TemporaryDirectory(prefix=".generate-", dir=target.client.parent) as tmp:
         workdir = Path(tmp)
-        new = generate_into(spec_path, config, workdir)
+        new = generate_into(spec_path, config, workdir, baseline=target.client)
         tmp_classes = target.error_classes.with_name(f".{target.error_classes.name}.new")
         try:
             shutil.move(new.error_classes, tmp_classes)

@@ -1,7 +1,7 @@
 """One exception family for everything a call can end with, other than success.
 
 PlaidError
-├── PlaidErrorResponse            Plaid answered with its error object (any documented status)
+├── PlaidErrorResponse            Plaid answered with its error object (at any non-2xx status)
 │   ├── InvalidRequestError, InvalidInputError, ItemError, ... one class per error_type   } generated:
 │   │   └── MissingFields, ItemLoginRequired, ...        one class per error_code       } error_classes.py
 ├── PlaidTransportError           no usable answer arrived
@@ -10,7 +10,7 @@ PlaidError
 │       └── PlaidTruncatedResponse   the connection closed in the middle of the answer's body
 └── PlaidProtocolError            an answer arrived but it is not what the spec promises
     ├── PlaidNonJsonResponse      e.g. an HTML 502 page from a proxy
-    ├── PlaidUnexpectedStatus     a JSON answer with a status the spec does not list (401, 520, ...)
+    ├── PlaidUnexpectedStatus     a JSON answer that is not a Plaid error, at a status the spec does not list
     ├── PlaidMalformedResponse    truncated JSON, missing fields, wrong types
     └── PlaidResponseTooLarge     a body over the client's `max_response_bytes` cap (not read further)
 
@@ -157,8 +157,8 @@ class PlaidNonJsonResponse(PlaidProtocolError):
 
 
 class PlaidUnexpectedStatus(PlaidProtocolError):
-    """A JSON answer with an HTTP status the spec does not list for this operation (401, 499, 502, 520, ...).
-    If the body was a Plaid error object, its fields are filled in."""
+    """A JSON answer that is not a Plaid error object, with an HTTP status the spec does not list for this
+    operation (a proxy's 401, 502, 520, ...). A Plaid error object at any status is a PlaidErrorResponse."""
 
 
 class PlaidMalformedResponse(PlaidProtocolError):

@@ -10,7 +10,6 @@ from typing import Any
 
 import httpx
 
-from plaid_refresh.client.error_mapping import error_fields
 from plaid_refresh.client.errors import (
     PlaidErrorResponse,
     PlaidMalformedResponse,
@@ -60,12 +59,14 @@ def interpret(
             snippet=view,
         ) from None
 
+    if not 200 <= status < 300 and not describe_errors(error_object_validator(), data, limit=1):
+        # A Plaid error is recognised by its body, at any status: Plaid may move a code to another
+        # status (when it splits one), and its description declares errors as one `default` response.
+        raise error_from_body(status, data, secret_forms(secrets))
+
     documented = documented_statuses(operation.path)
     if status not in documented:
         where, forms, content_type = _failure_context(operation, response, secrets)
-        fields: dict[str, Any] = {}
-        if not describe_errors(error_object_validator(), data, limit=1):
-            fields = error_fields(data, forms)
         view = snippet(raw, forms)
         listed = ", ".join(str(s) for s in sorted(documented))
         raise PlaidUnexpectedStatus(
@@ -74,7 +75,6 @@ def interpret(
             status_code=status,
             content_type=content_type,
             snippet=view,
-            **fields,
         )
 
     problems = describe_errors(response_validator(operation.path, status), data)

@@ -4,10 +4,12 @@ Retried by default:
 - connection failures (the request never reached the server, or the connection broke): refresh is
   safe to repeat; at worst Plaid runs one more extraction;
 - connect timeouts (nothing was sent);
-- 500 INTERNAL_SERVER_ERROR and 503 PLANNED_MAINTENANCE (Plaid documents both as retryable);
-- 429 TRANSACTIONS_REFRESH_LIMIT and INSTITUTION_RATE_LIMIT: the limits are per-minute windows, so
-  a wait of seconds can succeed (the per-client window of 100/minute frees up continuously); these
-  use a longer backoff;
+- a Plaid error decided by its HTTP status and `error_type`, never by a list of known codes (Plaid adds
+  codes, and may replace INTERNAL_SERVER_ERROR by a more specific one, without notice): an API_ERROR
+  or RATE_LIMIT_EXCEEDED at 429, 500, 502, 503 or 504 is retried, unless its code is in the short
+  deny-list `never_retry_codes` (CREDITS_EXHAUSTED: a used-up allowance does not come back in
+  seconds). Rate limits are per-minute windows, so a wait of seconds can succeed; a 429 uses a longer
+  backoff;
 - 502/503/504 from a gateway without a Plaid error body.
 
 Not retried by default:
@@ -15,7 +17,9 @@ Not retried by default:
   re-sending doubles the load and the rate-limit budget spent, and the deadline would cut it short
   anyway. Turn on with `retry_read_timeouts=True`;
 - pool timeouts: the caller runs more concurrent calls than the pool holds; retrying adds load;
-- every other 4xx, malformed answers and unknown statuses: repeating cannot fix them.
+- every other Plaid error (a 400 whatever its body; an error_type that is not known to be transient,
+  such as ITEM_ERROR or a type Plaid adds later), malformed answers and unknown statuses: repeating
+  cannot fix them.
 """
 
 from __future__ import annotations
@@ -33,13 +37,12 @@ from plaid_refresh.client.errors import (
     PlaidTimeout,
 )
 
-# Values of the generated KnownErrorCode enum (a test checks they are members): plain strings, so
-# importing the client needs no generated code.
-DEFAULT_RETRY_CODES = frozenset(
-    {"INTERNAL_SERVER_ERROR", "PLANNED_MAINTENANCE", "TRANSACTIONS_REFRESH_LIMIT", "INSTITUTION_RATE_LIMIT"}
-)
-RETRY_STATUSES_FOR_CODES = frozenset({429, 500, 503})
-"""A retry code is honoured only with one of these statuses: a 400 is never retried, whatever its body."""
+DEFAULT_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""A Plaid error is retried only at one of these statuses: a 400 is never retried, whatever its body."""
+DEFAULT_RETRY_ERROR_TYPES = frozenset({"API_ERROR", "RATE_LIMIT_EXCEEDED"})
+"""The error types Plaid documents as transient (values of the generated KnownErrorType enum)."""
+DEFAULT_NEVER_RETRY_CODES = frozenset({"CREDITS_EXHAUSTED"})
+"""Transient types whose code says waiting seconds cannot help."""
 
 
 @dataclass(frozen=True)
@@ -58,7 +61,9 @@ class RetryPolicy:
     rate_limit_backoff_initial: float = 2.0
     rate_limit_backoff_max: float = 30.0
     rate_limit_backoff_jitter: float = 2.0
-    retry_codes: frozenset[str] = DEFAULT_RETRY_CODES
+    retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
+    retry_error_types: frozenset[str] = DEFAULT_RETRY_ERROR_TYPES
+    never_retry_codes: frozenset[str] = DEFAULT_NEVER_RETRY_CODES
     retry_gateway_statuses: frozenset[int] = frozenset({502, 503, 504})
     retry_connection_errors: bool = True
     retry_connect_timeouts: bool = True
@@ -103,7 +108,11 @@ class RetryPolicy:
 
     def should_retry(self, error: BaseException) -> bool:
         if isinstance(error, PlaidErrorResponse):
-            return error.status_code in RETRY_STATUSES_FOR_CODES and error.error_code in self.retry_codes
+            return (
+                error.status_code in self.retry_statuses
+                and error.error_type in self.retry_error_types
+                and error.error_code not in self.never_retry_codes
+            )
         if isinstance(error, PlaidTimeout):
             if error.phase == "connect":
                 return self.retry_connect_timeouts
@@ -120,7 +129,9 @@ class RetryPolicy:
 
     def backoff(self, error: BaseException | None, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        if isinstance(error, RateLimitError):
+        if isinstance(error, RateLimitError) or (
+            isinstance(error, PlaidErrorResponse) and error.status_code == 429
+        ):
             initial, cap, jitter = (
                 self.rate_limit_backoff_initial,
                 self.rate_limit_backoff_max,
