@@ -82,7 +82,10 @@ def test_options_are_configurable() -> None:
     assert client.deadline is None
     assert client.limits is limits
     assert client.retry_policy == RetryPolicy.disabled()
-    assert PlaidRefreshClient.sandbox(client_id="a", secret="b", retries=2).retry_policy.max_attempts == 3
+    assert (
+        PlaidRefreshClient.sandbox(client_id=CLIENT_ID, secret=SECRET, retries=2).retry_policy.max_attempts
+        == 3
+    )
 
 
 @pytest.mark.parametrize(
