@@ -5,6 +5,7 @@ from __future__ import annotations
 import subprocess
 import sys
 
+from tests.client.helpers import CLIENT_ID, SECRET
 from tests.spec_loader import ROOT
 
 
@@ -14,7 +15,7 @@ def test_the_toolkit_runs_without_plaid_python() -> None:
         "import plaid_refresh, plaid_refresh.client.core, plaid_refresh.webhooks.verification\n"
         "import plaid_refresh.server.app, examples.webhook_receiver\n"
         "from plaid_refresh import PlaidRefreshClient\n"
-        "PlaidRefreshClient.sandbox(client_id='c', secret='s').close()\n"
+        f"PlaidRefreshClient.sandbox(client_id={CLIENT_ID!r}, secret={SECRET!r}).close()\n"
         "loaded = sorted(m for m in sys.modules if m == 'plaid' or m.startswith('plaid.'))\n"
         "assert not loaded, loaded\n"
     )

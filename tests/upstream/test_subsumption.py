@@ -27,7 +27,7 @@ from plaid_refresh.schema_check import CompiledSchema
 from plaid_refresh.spec import standalone_schema
 from plaid_refresh.webhooks.signing import WebhookSigner, serialize_webhook
 from plaid_refresh.webhooks.verification import OtherWebhook, PlaidKeyFetcher, WebhookVerifier
-from tests.client.helpers import TOKEN, Script, sync_client
+from tests.client.helpers import CLIENT_ID, SECRET, TOKEN, Script, sync_client
 from tests.upstream.plaid_python_contract import RECEIVED, payloads, plaid_version
 from tests.webhooks.conftest import CountingFetcher, FakeClock
 
@@ -183,7 +183,7 @@ def test_every_refresh_request_the_client_sends_is_one_plaid_accepts(token: str)
         return httpx.Response(200, json={"request_id": "r"})
 
     with PlaidRefreshClient.sandbox(
-        client_id="c", secret="s", transport=httpx.MockTransport(answer)
+        client_id=CLIENT_ID, secret=SECRET, transport=httpx.MockTransport(answer)
     ) as plaid:
         plaid.refresh(token)
     (request,) = sent
