@@ -243,7 +243,7 @@ class ReferenceServer:
             response = _error("METHOD_NOT_ALLOWED", request_id, f"{operation.path} only accepts POST")
             response.headers = (_ALLOW,)
             return response
-        content_type = version = header_client_id = header_secret = content_length = None
+        content_type = version = header_client_id = header_secret = content_length = upgrade = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value
@@ -255,8 +255,13 @@ class ReferenceServer:
                 header_secret = value
             elif name == b"content-length":
                 content_length = value
+            elif name == b"upgrade":
+                upgrade = value
         if content_type is None or not _is_json(content_type):
             return _error("INVALID_HEADERS", request_id)
+        if upgrade is not None:
+            # Never switched to (WebSocket, h2c); llhttp leaves the body unread: refuse, the protocol closes.
+            return _error("INVALID_HEADERS", request_id, "protocol upgrades are not supported: use HTTP/1.1")
         if version is not None and not operation.check_version(version.decode("latin-1")):
             return _error("INCOMPATIBLE_API_VERSION", request_id)
         limit = self.config.max_body_bytes

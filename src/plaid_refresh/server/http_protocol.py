@@ -65,6 +65,11 @@ def invalid_http_response(default_headers: list[tuple[bytes, bytes]]) -> bytes:
     return plaid_error_response(default_headers)
 
 
+class _HeadRefused(Exception):
+    """Raised in a parser callback to stop parsing a request already answered (httptools re-raises it as
+    HttpParserCallbackError, which data_received expects)."""
+
+
 class PlaidHttpToolsProtocol(HttpToolsProtocol):
     """HttpToolsProtocol with connection limits and Plaid-shaped refusals (see the module doc)."""
 
@@ -107,17 +112,18 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
             self._refuse_upgrade()
             return
         except httptools.HttpParserError:
-            self.logger.warning("Invalid HTTP request received.")
-            self.send_400_response("Invalid HTTP request received.")
+            if not self._closing_for_good:  # else a callback below refused the request and answered
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
             return
         # Checked after each read, so at most one read (<= 256 KiB) past the limit is ever parsed.
         if self._reading_head and self._head_bytes > self.limits.max_header_bytes:
-            message = (
-                f"the request line and headers are larger than the {self.limits.max_header_bytes}-byte limit"
-            )
-            self._close_with(
-                plaid_error_response(self.server_state.default_headers, "INVALID_HEADERS", message)
-            )
+            self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        limit = self.limits.max_header_bytes
+        message = f"the request line and headers are larger than the {limit}-byte limit"
+        self._close_with(plaid_error_response(self.server_state.default_headers, "INVALID_HEADERS", message))
 
     def send_400_response(self, msg: str) -> None:
         # uvicorn 0.54.0 calls this only on httptools.HttpParserError (not HTTP at all); answer a Plaid error.
@@ -150,6 +156,11 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._reading_head = False
+        limit = self.limits.max_header_bytes
+        if self._head_bytes > limit and self._head_size() > limit:
+            # The whole head came in one read (with or without its body): refuse it before the app runs.
+            self._refuse_head()
+            raise _HeadRefused
         self._head_bytes = 0
         self._deadline = self.loop.time() + self.limits.body_timeout
         super().on_headers_complete()
@@ -158,6 +169,10 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         self._reading_head = True
         self._deadline = None
         super().on_message_complete()
+
+    def _head_size(self) -> int:
+        """The request line and headers as received (to within a few bytes of separators)."""
+        return len(self.url) + 16 + sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     # -- deadlines ------------------------------------------------------------------------------------
 
