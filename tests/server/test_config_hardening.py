@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import socket
 import sqlite3
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -15,6 +17,13 @@ from plaid_refresh.server import TOKEN_HEALTHY, ItemsFileError, ServerConfig, St
 from plaid_refresh.server.items import load_items_file
 
 HOOK = "https://receiver.example/plaid"
+
+
+@pytest.fixture
+def busy_port() -> Iterator[str]:
+    """A port already taken: should a refused start not be refused, uvicorn fails to bind (bounded)."""
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        yield str(taken.getsockname()[1])
 
 
 def test_a_restart_without_items_keeps_a_webhook_url_given_earlier(tmp_path: Path) -> None:
@@ -150,12 +159,12 @@ def test_a_second_server_on_the_same_database_is_refused(tmp_path: Path) -> None
     create_app(ServerConfig(db_path=db)).close()  # free again once the first closed
 
 
-def test_a_second_serve_process_on_the_same_database_exits_2(tmp_path: Path) -> None:
+def test_a_second_serve_process_on_the_same_database_exits_2(tmp_path: Path, busy_port: str) -> None:
     db = tmp_path / "state.sqlite3"
     holder = create_app(ServerConfig(db_path=db))  # this process holds the lock
     try:
         done = subprocess.run(
-            [sys.executable, "-m", "plaid_refresh.cli", "serve", "--port", "1", "--db", str(db)],
+            [sys.executable, "-m", "plaid_refresh.cli", "serve", "--port", busy_port, "--db", str(db)],
             capture_output=True,
             text=True,
             timeout=60,
@@ -228,11 +237,11 @@ UNUSABLE = {
 
 @pytest.mark.parametrize("make", list(UNUSABLE.values()), ids=list(UNUSABLE))
 def test_an_unusable_database_is_one_line_and_exit_2(
-    tmp_path: Path, make: object, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, make: object, capsys: pytest.CaptureFixture[str], busy_port: str
 ) -> None:
     assert callable(make)
     db = make(tmp_path)
-    code = cli.main(["serve", "--port", "1", "--db", str(db)])  # refused before binding the port
+    code = cli.main(["serve", "--port", busy_port, "--db", str(db), "--no-access-log"])
     err = capsys.readouterr().err
     assert code == 2, err
     lines = err.strip().splitlines()
@@ -240,5 +249,5 @@ def test_an_unusable_database_is_one_line_and_exit_2(
     assert lines[0].startswith(f"plaid-refresh serve: error: {db}"), lines[0]
     assert "Traceback" not in err
     # The refused start released the database: fixing nothing, a second attempt gives the same line.
-    assert cli.main(["serve", "--port", "1", "--db", str(db)]) == 2
+    assert cli.main(["serve", "--port", busy_port, "--db", str(db)]) == 2
     assert capsys.readouterr().err.strip() == lines[0]
