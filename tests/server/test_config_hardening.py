@@ -62,9 +62,11 @@ def test_empty_credentials_are_refused(field: str, value: str) -> None:
 
 
 @pytest.mark.parametrize("flag", ["--secret", "--client-id"])
-def test_cli_refuses_an_empty_credential(flag: str, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_refuses_an_empty_credential(
+    flag: str, capsys: pytest.CaptureFixture[str], busy_port: str
+) -> None:
     with pytest.raises(SystemExit) as exited:
-        cli.main(["serve", flag, ""])
+        cli.main(["serve", "--port", busy_port, flag, ""])
     assert exited.value.code == 2
     assert "non-empty" in capsys.readouterr().err
 
