@@ -27,8 +27,8 @@ VERSIONED = (
     "urllib3",
     "schemathesis",
     "hypothesis",
-    "plaid-refresh-toolkit",
-    "plaid-refresh-client",
+    "unofficial-plaid-refresh",
+    "unofficial-plaid-refresh-generated",
 )
 
 

@@ -149,7 +149,8 @@ def test_servers_credentials_and_headers() -> None:
     operation = spec["paths"][REFRESH]["post"]
     version = resolve(operation["parameters"][0])
     assert (version["name"], version["in"], version["required"]) == ("Plaid-Version", "header", False)
-    assert resolve(version["schema"])["enum"] == ["2020-09-14"]
+    # The current version first (the one the client sends), then the earlier ones Plaid still accepts.
+    assert resolve(version["schema"])["enum"] == ["2020-09-14", "2019-05-29", "2018-05-22", "2017-03-08"]
     assert list(operation["requestBody"]["content"]) == ["application/json"]
 
 
@@ -181,3 +182,60 @@ def test_three_webhooks_with_verification_header() -> None:
 )
 def test_description_carries_what_a_caller_must_know(fact: str) -> None:
     assert fact in load_spec()["paths"][REFRESH]["post"]["description"]
+
+
+# Schemas that judge what Plaid sends. Plaid states no bound on any of them (shared/PLAID_FACTS.md).
+RECEIVED = [
+    "TransactionsRefreshResponse",
+    "WebhookVerificationKeyGetResponse",
+    "JWKPublicKey",
+    "PlaidError",
+    "SyncUpdatesAvailableWebhook",
+    "DefaultUpdateWebhook",
+    "TransactionsRemovedWebhook",
+]
+BOUNDS = {"maxLength", "minLength", "maxItems", "minItems", "maximum", "minimum", "pattern", "maxProperties"}
+
+
+def _bounds(schema: Any, where: str, seen: set[str]) -> Iterator[str]:
+    if isinstance(schema, dict):
+        ref = schema.get("$ref")
+        if isinstance(ref, str) and ref not in seen:
+            seen.add(ref)
+            yield from _bounds(resolve(schema), ref, seen)
+        for key, value in schema.items():
+            if key in BOUNDS:
+                yield f"{where}: {key}"
+            elif key not in ("examples", "description"):
+                yield from _bounds(value, f"{where}/{key}", seen)
+    elif isinstance(schema, list):
+        for index, item in enumerate(schema):
+            yield from _bounds(item, f"{where}/{index}", seen)
+
+
+@pytest.mark.parametrize("name", RECEIVED)
+def test_received_schemas_carry_no_bound(name: str) -> None:
+    found = list(_bounds({"$ref": f"#/components/schemas/{name}"}, name, set()))
+    assert not found, found
+
+
+def test_request_schemas_keep_their_bounds() -> None:
+    # Send strictly: what our client sends and our server accepts stays bounded.
+    found = list(_bounds({"$ref": "#/components/schemas/TransactionsRefreshRequest"}, "request", set()))
+    assert len(found) == 3, found
+
+
+def test_every_operation_has_a_default_plaid_error() -> None:
+    for path, item in load_spec()["paths"].items():
+        default = resolve(item["post"]["responses"]["default"])["content"]["application/json"]
+        assert default["schema"] == {"$ref": "#/components/schemas/PlaidError"}, path
+
+
+def test_webhooks_accept_what_plaid_may_send() -> None:
+    schemas = load_spec()["components"]["schemas"]
+    body = {"webhook_type": "TRANSACTIONS", "item_id": "i", "environment": "sandbox"}
+    default_update = {**body, "webhook_code": "DEFAULT_UPDATE", "new_transactions": 2_500_000.5}
+    removed = {**body, "webhook_code": "TRANSACTIONS_REMOVED", "removed_transactions": ["t" * 300] * 10_001}
+    # No error key, an unbounded count, more than 10,000 long ids.
+    assert _validator(schemas["DefaultUpdateWebhook"]).is_valid(default_update)
+    assert _validator(schemas["TransactionsRemovedWebhook"]).is_valid(removed)

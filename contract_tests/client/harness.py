@@ -93,7 +93,8 @@ def key_ids() -> st.SearchStrategy[str]:
 def documented(path: str) -> dict[int, dict[str, Any]]:
     """{status: resolved response object} for an operation."""
     responses = load_spec()["paths"][path]["post"]["responses"]
-    return {int(status): resolve(response) for status, response in responses.items()}
+    # "default" (any other status) has no status of its own.
+    return {int(status): resolve(response) for status, response in responses.items() if status.isdigit()}
 
 
 @cache
@@ -191,8 +192,9 @@ def check_request_matches_spec(request: httpx.Request) -> None:
 
 
 def check_plaid_version(request: httpx.Request) -> None:
-    """The spec makes Plaid-Version optional; this client must always send the spec's only version."""
-    (version,) = load_spec()["components"]["schemas"]["PlaidVersion"]["enum"]
+    """The spec makes Plaid-Version optional; this client must always send the current version (the
+    spec lists it first; the others are earlier versions Plaid still accepts)."""
+    version = load_spec()["components"]["schemas"]["PlaidVersion"]["enum"][0]
     sent = request.headers.get("Plaid-Version")
     if sent != version:
         raise ContractViolation(f"Plaid-Version must be {version!r}, was {sent!r}")
@@ -332,18 +334,21 @@ def check_error_maps(factory: ClientFactory, path: str, status: int, body: dict[
         raise ContractViolation(f"error fields differ: expected {expected!r}, got {got!r}")
 
 
-RETRIED = {
-    "INTERNAL_SERVER_ERROR",
-    "PLANNED_MAINTENANCE",
-    "TRANSACTIONS_REFRESH_LIMIT",
-    "INSTITUTION_RATE_LIMIT",
-}
+# Plaid errors are retried by HTTP status and error_type, never by a list of known codes (Plaid adds
+# codes and may replace INTERNAL_SERVER_ERROR by a more specific one), with a short deny-list of codes.
+RETRIED_STATUSES = {429, 500, 502, 503, 504}
+RETRIED_TYPES = {"API_ERROR", "RATE_LIMIT_EXCEEDED"}
+NEVER_RETRIED_CODES = {"CREDITS_EXHAUSTED"}
 
 
 def check_retry_rule(factory: ClientFactory, path: str, status: int, body: dict[str, Any]) -> None:
-    """4xx other than the 429 rate limits is sent exactly once; 500/503/429 retry codes are retried."""
+    """A 400 is sent exactly once; an API_ERROR or RATE_LIMIT_EXCEEDED at 429/5xx is retried."""
     _, sent = call_with(factory, path, httpx.Response(status, json=body), retries=2)
-    should_retry = status in (429, 500, 503) and body["error_code"] in RETRIED
+    should_retry = (
+        status in RETRIED_STATUSES
+        and body["error_type"] in RETRIED_TYPES
+        and body["error_code"] not in NEVER_RETRIED_CODES
+    )
     if should_retry and sent != 3:
         raise ContractViolation(
             f"HTTP {status} {body['error_code']} must be retried (sent {sent}x, expected 3)"

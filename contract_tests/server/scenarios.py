@@ -210,8 +210,16 @@ def plaid_version_current_accepted(s: Scenario) -> None:
 
 
 @scenario
+def plaid_version_earlier_accepted(s: Scenario) -> None:
+    # Plaid still accepts the versions accounts pinned before 2020-09-14 (shared/PLAID_FACTS.md).
+    for version in ("2019-05-29", "2018-05-22", "2017-03-08"):
+        answer = s.post(REFRESH, s.refresh_body(), version=version)
+        s.accepted(answer, REFRESH, what=f"Plaid-Version: {version}")
+
+
+@scenario
 def plaid_version_unsupported(s: Scenario) -> None:
-    for version in ("2019-05-29", "2099-01-01", "latest"):
+    for version in ("2099-01-01", "latest"):
         answer = s.post(REFRESH, s.refresh_body(), version=version)
         expect_error(
             answer, 400, "INVALID_REQUEST", "INCOMPATIBLE_API_VERSION", what=f"Plaid-Version: {version}"

@@ -1,8 +1,11 @@
 """A framework-free webhook receiver: a plain ASGI app that trusts only verified webhooks.
 
 Answers (what Plaid's retry logic sees):
-- 200 `{"status": "accepted"}` for a verified, new webhook, and 200 `{"status": "duplicate"}` for a
-  verified webhook already seen (same raw body): acknowledged, not processed twice;
+- 200 `{"status": "accepted"}` for a verified, new Transactions webhook, and 200 `{"status": "duplicate"}`
+  for a verified webhook already seen (same raw body): acknowledged, not processed twice;
+- 200 `{"status": "not handled"}` for a verified webhook of another product or code (AUTH DEFAULT_UPDATE,
+  ITEM ERROR, ...): the Item's one webhook URL gets every product's webhooks, and rejecting them would
+  count toward Plaid's rule that stops all delivery to a receiver rejecting over 90%;
 - 401 for a forged or stale one (bad or missing signature, wrong algorithm, unknown or expired key,
   old iat, tampered body): nobody should resend it;
 - 400 for an authentic body that does not match the spec;
@@ -24,6 +27,7 @@ from plaid_refresh.webhooks.verification import (
     AsyncWebhookVerifier,
     InvalidPayload,
     KeyFetchError,
+    OtherWebhook,
     PlaidKeyFetcher,
     Webhook,
     WebhookVerificationError,
@@ -143,9 +147,13 @@ class WebhookReceiver:
             logger.info("duplicate %s for item %s (body %s...): acknowledged", code, item_id, digest[:12])
             return 200, _json({"status": "duplicate"})
         self.received.append(webhook)
-        logger.info("accepted %s for item %s (body %s...)", code, item_id, digest[:12])
         if self._on_webhook is not None:
             self._on_webhook(webhook)
+        if isinstance(webhook, OtherWebhook):
+            kind = f"{webhook.webhook_type} {webhook.webhook_code}"
+            logger.info("acknowledged %s for item %s (not handled here)", kind, item_id)
+            return 200, _json({"status": "not handled"})
+        logger.info("accepted %s for item %s (body %s...)", code, item_id, digest[:12])
         return 200, _json({"status": "accepted"})
 
 

@@ -17,6 +17,7 @@ from plaid_refresh import (
     ERROR_CLASS_BY_TYPE,
     InstitutionDown,
     InstitutionError,
+    InvalidApiKeys,
     InvalidRequestError,
     ItemError,
     ItemLoginRequired,
@@ -227,14 +228,14 @@ def test_bad_answers_raise_distinct_clear_errors(
     assert caught.value.__cause__ is None  # no JSONDecodeError/ValidationError (holding the body) chained
 
 
-def test_unexpected_status_keeps_plaid_fields_when_the_body_is_a_plaid_error() -> None:
+def test_a_plaid_error_at_a_status_the_spec_does_not_list_is_its_typed_class() -> None:
     body = {
         "error_type": "INVALID_INPUT",
         "error_code": "INVALID_API_KEYS",
         "error_message": "bad keys",
         "display_message": None,
     }
-    with pytest.raises(PlaidUnexpectedStatus) as caught:
+    with pytest.raises(InvalidApiKeys) as caught:
         sync_client(Script([httpx.Response(401, json=body)])).refresh(TOKEN)
     assert caught.value.error_code == "INVALID_API_KEYS"
     assert caught.value.status_code == 401

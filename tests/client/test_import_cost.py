@@ -6,9 +6,9 @@ from __future__ import annotations
 import subprocess
 import sys
 
-from plaid_refresh_client.models import KnownErrorCode
+from plaid_refresh_client.models import KnownErrorType
 
-from plaid_refresh.client.retry import DEFAULT_RETRY_CODES
+from plaid_refresh.client.retry import DEFAULT_RETRY_ERROR_TYPES
 
 DEFERRED = ("plaid_refresh_client", "tenacity", "asyncio", "jsonschema", "yaml")
 
@@ -43,5 +43,5 @@ def test_the_async_client_is_still_importable_by_name() -> None:
     assert "asyncio" in loaded
 
 
-def test_default_retry_codes_are_codes_of_the_spec() -> None:
-    assert {code.value for code in KnownErrorCode} >= DEFAULT_RETRY_CODES
+def test_default_retry_error_types_are_types_of_the_spec() -> None:
+    assert {error_type.value for error_type in KnownErrorType} >= DEFAULT_RETRY_ERROR_TYPES

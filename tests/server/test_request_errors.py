@@ -105,7 +105,13 @@ def test_content_type_with_charset_is_accepted(client: httpx.Client) -> None:
     assert response.status_code == 200
 
 
-@pytest.mark.parametrize("version", ["2019-05-29", "", "latest"])
+@pytest.mark.parametrize("version", ["2020-09-14", "2019-05-29", "2018-05-22", "2017-03-08"])
+def test_every_plaid_version_plaid_accepts_is_accepted(client: httpx.Client, version: str) -> None:
+    headers = {**HEADERS, "Plaid-Version": version}
+    assert client.post(REFRESH, headers=headers, json={"access_token": TOKEN_HEALTHY}).status_code == 200
+
+
+@pytest.mark.parametrize("version", ["2099-01-01", "2016-01-01", "", "latest"])
 def test_unsupported_plaid_version(client: httpx.Client, version: str) -> None:
     response = client.post(REFRESH, headers={**HEADERS, "Plaid-Version": version}, json={"access_token": "x"})
     assert_plaid_error(response, 400, "INCOMPATIBLE_API_VERSION")

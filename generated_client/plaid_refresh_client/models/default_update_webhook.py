@@ -9,6 +9,7 @@ from attrs import field as _attrs_field
 from ..models.default_update_webhook_webhook_code import DefaultUpdateWebhookWebhookCode
 from ..models.webhook_environment import WebhookEnvironment
 from ..models.webhook_type import WebhookType
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.plaid_error import PlaidError
@@ -25,17 +26,18 @@ class DefaultUpdateWebhook:
         webhook_type (WebhookType): The webhook family.
         webhook_code (DefaultUpdateWebhookWebhookCode): Always DEFAULT_UPDATE.
         item_id (str): The id of the Item the webhook is about.
-        new_transactions (int): How many new transactions were found.
-        error (None | PlaidError): An error with the Item, or null.
+        new_transactions (float): How many new transactions were found. Plaid declares a number with no bound; receivers
+            must not reject a large or fractional value.
         environment (WebhookEnvironment): The Plaid environment of the Item.
+        error (None | PlaidError | Unset): An error with the Item, or null. Plaid may leave the key out.
     """
 
     webhook_type: WebhookType
     webhook_code: DefaultUpdateWebhookWebhookCode
     item_id: str
-    new_transactions: int
-    error: None | PlaidError
+    new_transactions: float
     environment: WebhookEnvironment
+    error: None | PlaidError | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -49,13 +51,15 @@ class DefaultUpdateWebhook:
 
         new_transactions = self.new_transactions
 
-        error: dict[str, Any] | None
-        if isinstance(self.error, PlaidError):
+        environment = self.environment.value
+
+        error: dict[str, Any] | None | Unset
+        if isinstance(self.error, Unset):
+            error = UNSET
+        elif isinstance(self.error, PlaidError):
             error = self.error.to_dict()
         else:
             error = self.error
-
-        environment = self.environment.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -65,10 +69,11 @@ class DefaultUpdateWebhook:
                 "webhook_code": webhook_code,
                 "item_id": item_id,
                 "new_transactions": new_transactions,
-                "error": error,
                 "environment": environment,
             }
         )
+        if error is not UNSET:
+            field_dict["error"] = error
 
         return field_dict
 
@@ -85,8 +90,12 @@ class DefaultUpdateWebhook:
 
         new_transactions = d.pop("new_transactions")
 
-        def _parse_error(data: object) -> None | PlaidError:
+        environment = WebhookEnvironment(d.pop("environment"))
+
+        def _parse_error(data: object) -> None | PlaidError | Unset:
             if data is None:
+                return data
+            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, dict):
@@ -96,19 +105,17 @@ class DefaultUpdateWebhook:
                 return error_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PlaidError, data)
+            return cast(None | PlaidError | Unset, data)
 
-        error = _parse_error(d.pop("error"))
-
-        environment = WebhookEnvironment(d.pop("environment"))
+        error = _parse_error(d.pop("error", UNSET))
 
         default_update_webhook = cls(
             webhook_type=webhook_type,
             webhook_code=webhook_code,
             item_id=item_id,
             new_transactions=new_transactions,
-            error=error,
             environment=environment,
+            error=error,
         )
 
         default_update_webhook.additional_properties = d

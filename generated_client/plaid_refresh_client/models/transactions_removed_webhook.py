@@ -11,6 +11,7 @@ from ..models.transactions_removed_webhook_webhook_code import (
 )
 from ..models.webhook_environment import WebhookEnvironment
 from ..models.webhook_type import WebhookType
+from ..types import UNSET, Unset
 
 if TYPE_CHECKING:
     from ..models.plaid_error import PlaidError
@@ -27,17 +28,17 @@ class TransactionsRemovedWebhook:
         webhook_type (WebhookType): The webhook family.
         webhook_code (TransactionsRemovedWebhookWebhookCode): Always TRANSACTIONS_REMOVED.
         item_id (str): The id of the Item the webhook is about.
-        removed_transactions (list[str]): The ids of the removed transactions.
-        error (None | PlaidError): An error with the Item, or null.
+        removed_transactions (list[str]): The ids of the removed transactions, with no bound on their number.
         environment (WebhookEnvironment): The Plaid environment of the Item.
+        error (None | PlaidError | Unset): An error with the Item, or null. Plaid may leave the key out.
     """
 
     webhook_type: WebhookType
     webhook_code: TransactionsRemovedWebhookWebhookCode
     item_id: str
     removed_transactions: list[str]
-    error: None | PlaidError
     environment: WebhookEnvironment
+    error: None | PlaidError | Unset = UNSET
     additional_properties: dict[str, Any] = _attrs_field(init=False, factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -51,13 +52,15 @@ class TransactionsRemovedWebhook:
 
         removed_transactions = self.removed_transactions
 
-        error: dict[str, Any] | None
-        if isinstance(self.error, PlaidError):
+        environment = self.environment.value
+
+        error: dict[str, Any] | None | Unset
+        if isinstance(self.error, Unset):
+            error = UNSET
+        elif isinstance(self.error, PlaidError):
             error = self.error.to_dict()
         else:
             error = self.error
-
-        environment = self.environment.value
 
         field_dict: dict[str, Any] = {}
         field_dict.update(self.additional_properties)
@@ -67,10 +70,11 @@ class TransactionsRemovedWebhook:
                 "webhook_code": webhook_code,
                 "item_id": item_id,
                 "removed_transactions": removed_transactions,
-                "error": error,
                 "environment": environment,
             }
         )
+        if error is not UNSET:
+            field_dict["error"] = error
 
         return field_dict
 
@@ -87,8 +91,12 @@ class TransactionsRemovedWebhook:
 
         removed_transactions = cast(list[str], d.pop("removed_transactions"))
 
-        def _parse_error(data: object) -> None | PlaidError:
+        environment = WebhookEnvironment(d.pop("environment"))
+
+        def _parse_error(data: object) -> None | PlaidError | Unset:
             if data is None:
+                return data
+            if isinstance(data, Unset):
                 return data
             try:
                 if not isinstance(data, dict):
@@ -98,19 +106,17 @@ class TransactionsRemovedWebhook:
                 return error_type_0
             except (TypeError, ValueError, AttributeError, KeyError):
                 pass
-            return cast(None | PlaidError, data)
+            return cast(None | PlaidError | Unset, data)
 
-        error = _parse_error(d.pop("error"))
-
-        environment = WebhookEnvironment(d.pop("environment"))
+        error = _parse_error(d.pop("error", UNSET))
 
         transactions_removed_webhook = cls(
             webhook_type=webhook_type,
             webhook_code=webhook_code,
             item_id=item_id,
             removed_transactions=removed_transactions,
-            error=error,
             environment=environment,
+            error=error,
         )
 
         transactions_removed_webhook.additional_properties = d

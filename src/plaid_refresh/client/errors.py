@@ -1,20 +1,22 @@
 """One exception family for everything a call can end with, other than success.
 
 PlaidError
-├── PlaidErrorResponse            Plaid answered with its error object (any documented status)
-│   ├── InvalidRequestError, InvalidInputError, ItemError, ... one class per error_type
-│   │   └── MissingFields, ItemLoginRequired, ...        one class per error_code of KnownErrorCode
+├── PlaidErrorResponse            Plaid answered with its error object (at any non-2xx status)
+│   ├── InvalidRequestError, InvalidInputError, ItemError, ... one class per error_type   } generated:
+│   │   └── MissingFields, ItemLoginRequired, ...        one class per error_code       } error_classes.py
 ├── PlaidTransportError           no usable answer arrived
 │   ├── PlaidTimeout              a phase timed out, or the per-call deadline passed
 │   └── PlaidConnectionError      connecting or talking to the server failed
 │       └── PlaidTruncatedResponse   the connection closed in the middle of the answer's body
 └── PlaidProtocolError            an answer arrived but it is not what the spec promises
     ├── PlaidNonJsonResponse      e.g. an HTML 502 page from a proxy
-    ├── PlaidUnexpectedStatus     a JSON answer with a status the spec does not list (401, 520, ...)
-    └── PlaidMalformedResponse    truncated JSON, missing fields, wrong types
+    ├── PlaidUnexpectedStatus     a JSON answer that is not a Plaid error, at a status the spec does not list
+    ├── PlaidMalformedResponse    truncated JSON, missing fields, wrong types
+    └── PlaidResponseTooLarge     a body over the client's `max_response_bytes` cap (not read further)
 
-The code classes are matched to codes through their `code` attribute, the value of a `KnownErrorCode`
-member of the generated client: the list of codes lives only in the spec (a test holds them equal).
+The type and code classes, and the maps from codes to classes, are in `error_classes.py`, which
+`make generate` writes from the spec's KnownErrorType, KnownErrorCode and error examples: the list of
+codes lives only in the spec.
 """
 
 from __future__ import annotations
@@ -46,6 +48,8 @@ class PlaidError(Exception):
     documentation_url: str | None
     model: PlaidErrorModel | None
     attempts: int
+    retry_after: float | None = None
+    """Seconds the server asked to wait (its Retry-After header), when it sent one."""
 
     def __init__(
         self,
@@ -103,208 +107,10 @@ class PlaidErrorResponse(PlaidError):
     error_type: str
     error_code: str
     error_message: str
-    # Values of the generated KnownErrorType / KnownErrorCode enums (tests/client/test_errors.py checks
-    # that every member has its class): plain strings, so importing this module needs no generated code.
+    # Set by the generated subclasses (error_classes.py) to the spec's KnownErrorType / KnownErrorCode
+    # values: plain strings, so importing the client needs no generated code.
     type: ClassVar[str | None] = None
     code: ClassVar[str | None] = None
-
-
-class InvalidRequestError(PlaidErrorResponse):
-    type = "INVALID_REQUEST"
-
-
-class InvalidResultError(PlaidErrorResponse):
-    type = "INVALID_RESULT"
-
-
-class InvalidInputError(PlaidErrorResponse):
-    type = "INVALID_INPUT"
-
-
-class InstitutionError(PlaidErrorResponse):
-    type = "INSTITUTION_ERROR"
-
-
-class RateLimitError(PlaidErrorResponse):
-    type = "RATE_LIMIT_EXCEEDED"
-
-
-class ApiError(PlaidErrorResponse):
-    type = "API_ERROR"
-
-
-class ItemError(PlaidErrorResponse):
-    type = "ITEM_ERROR"
-
-
-class AssetReportError(PlaidErrorResponse):
-    type = "ASSET_REPORT_ERROR"
-
-
-class RecaptchaError(PlaidErrorResponse):
-    type = "RECAPTCHA_ERROR"
-
-
-class OAuthError(PlaidErrorResponse):
-    type = "OAUTH_ERROR"
-
-
-class PaymentError(PlaidErrorResponse):
-    type = "PAYMENT_ERROR"
-
-
-class BankTransferError(PlaidErrorResponse):
-    type = "BANK_TRANSFER_ERROR"
-
-
-class IncomeVerificationError(PlaidErrorResponse):
-    type = "INCOME_VERIFICATION_ERROR"
-
-
-class MicrodepositsError(PlaidErrorResponse):
-    type = "MICRODEPOSITS_ERROR"
-
-
-class SandboxError(PlaidErrorResponse):
-    type = "SANDBOX_ERROR"
-
-
-class PartnerError(PlaidErrorResponse):
-    type = "PARTNER_ERROR"
-
-
-class TransactionsError(PlaidErrorResponse):
-    type = "TRANSACTIONS_ERROR"
-
-
-class TransactionError(PlaidErrorResponse):
-    type = "TRANSACTION_ERROR"
-
-
-class TransferError(PlaidErrorResponse):
-    type = "TRANSFER_ERROR"
-
-
-class CheckReportError(PlaidErrorResponse):
-    type = "CHECK_REPORT_ERROR"
-
-
-class ConsumerReportError(PlaidErrorResponse):
-    type = "CONSUMER_REPORT_ERROR"
-
-
-class UserError(PlaidErrorResponse):
-    type = "USER_ERROR"
-
-
-# INVALID_REQUEST
-class MissingFields(InvalidRequestError):
-    code = "MISSING_FIELDS"
-
-
-class UnknownFields(InvalidRequestError):
-    code = "UNKNOWN_FIELDS"
-
-
-class InvalidField(InvalidRequestError):
-    code = "INVALID_FIELD"
-
-
-class InvalidBody(InvalidRequestError):
-    code = "INVALID_BODY"
-
-
-class InvalidHeaders(InvalidRequestError):
-    code = "INVALID_HEADERS"
-
-
-class IncompatibleApiVersion(InvalidRequestError):
-    code = "INCOMPATIBLE_API_VERSION"
-
-
-class NotFound(InvalidRequestError):
-    code = "NOT_FOUND"
-
-
-# INVALID_INPUT
-class InvalidApiKeys(InvalidInputError):
-    code = "INVALID_API_KEYS"
-
-
-class InvalidAccessToken(InvalidInputError):
-    code = "INVALID_ACCESS_TOKEN"
-
-
-class UnauthorizedEnvironment(InvalidInputError):
-    code = "UNAUTHORIZED_ENVIRONMENT"
-
-
-class UnauthorizedRouteAccess(InvalidInputError):
-    code = "UNAUTHORIZED_ROUTE_ACCESS"
-
-
-class InvalidWebhookVerificationKeyId(InvalidInputError):
-    code = "INVALID_WEBHOOK_VERIFICATION_KEY_ID"
-
-
-# ITEM_ERROR
-class ItemLoginRequired(ItemError):
-    code = "ITEM_LOGIN_REQUIRED"
-
-
-class ProductsNotSupported(ItemError):
-    code = "PRODUCTS_NOT_SUPPORTED"
-
-
-class ProductNotEnabled(ItemError):
-    code = "PRODUCT_NOT_ENABLED"
-
-
-class ProductNotReady(ItemError):
-    code = "PRODUCT_NOT_READY"
-
-
-class ItemNotFound(ItemError):
-    code = "ITEM_NOT_FOUND"
-
-
-class ItemLocked(ItemError):
-    code = "ITEM_LOCKED"
-
-
-class AccessNotGranted(ItemError):
-    code = "ACCESS_NOT_GRANTED"
-
-
-# INSTITUTION_ERROR
-class InstitutionDown(InstitutionError):
-    code = "INSTITUTION_DOWN"
-
-
-class InstitutionNotResponding(InstitutionError):
-    code = "INSTITUTION_NOT_RESPONDING"
-
-
-class InstitutionNotAvailable(InstitutionError):
-    code = "INSTITUTION_NOT_AVAILABLE"
-
-
-# RATE_LIMIT_EXCEEDED
-class TransactionsRefreshLimit(RateLimitError):
-    code = "TRANSACTIONS_REFRESH_LIMIT"
-
-
-class InstitutionRateLimit(RateLimitError):
-    code = "INSTITUTION_RATE_LIMIT"
-
-
-# API_ERROR
-class InternalServerError(ApiError):
-    code = "INTERNAL_SERVER_ERROR"
-
-
-class PlannedMaintenance(ApiError):
-    code = "PLANNED_MAINTENANCE"
 
 
 # ---- no usable answer ------------------------------------------------------------------------------
@@ -351,8 +157,8 @@ class PlaidNonJsonResponse(PlaidProtocolError):
 
 
 class PlaidUnexpectedStatus(PlaidProtocolError):
-    """A JSON answer with an HTTP status the spec does not list for this operation (401, 499, 502, 520, ...).
-    If the body was a Plaid error object, its fields are filled in."""
+    """A JSON answer that is not a Plaid error object, with an HTTP status the spec does not list for this
+    operation (a proxy's 401, 502, 520, ...). A Plaid error object at any status is a PlaidErrorResponse."""
 
 
 class PlaidMalformedResponse(PlaidProtocolError):
@@ -360,35 +166,10 @@ class PlaidMalformedResponse(PlaidProtocolError):
     wrongly typed fields). Unknown extra fields are never a reason for this error."""
 
 
-# ---- code/type -> class ----------------------------------------------------------------------------
+class PlaidResponseTooLarge(PlaidProtocolError):
+    """The answer's body (decoded) is larger than the client's `max_response_bytes`. Reading stopped
+    at the cap, so memory stays bounded; `limit` is the cap in bytes."""
 
-
-def _subclasses(cls: type[PlaidErrorResponse]) -> list[type[PlaidErrorResponse]]:
-    found: list[type[PlaidErrorResponse]] = []
-    for sub in cls.__subclasses__():
-        found.append(sub)
-        found.extend(_subclasses(sub))
-    return found
-
-
-def _build_maps() -> tuple[dict[str, type[PlaidErrorResponse]], dict[str, type[PlaidErrorResponse]]]:
-    by_code: dict[str, type[PlaidErrorResponse]] = {}
-    by_type: dict[str, type[PlaidErrorResponse]] = {}
-    for sub in _subclasses(PlaidErrorResponse):
-        # Only the classes of this module: user subclasses must not change how codes map.
-        if sub.__module__ != __name__:
-            continue
-        if "code" in vars(sub) and sub.code is not None:
-            by_code[sub.code] = sub
-        elif "type" in vars(sub) and sub.type is not None:
-            by_type[sub.type] = sub
-    return by_code, by_type
-
-
-ERROR_CLASS_BY_CODE, ERROR_CLASS_BY_TYPE = _build_maps()
-"""Keyed by the generated enums' values; a test checks every KnownErrorCode/KnownErrorType has a class."""
-
-
-def error_class_for(error_type: str, error_code: str) -> type[PlaidErrorResponse]:
-    """The most specific class: the code's, else the type's, else PlaidErrorResponse."""
-    return ERROR_CLASS_BY_CODE.get(error_code) or ERROR_CLASS_BY_TYPE.get(error_type) or PlaidErrorResponse
+    def __init__(self, message: str, *, limit: int, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.limit = limit

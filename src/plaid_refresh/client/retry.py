@@ -4,10 +4,12 @@ Retried by default:
 - connection failures (the request never reached the server, or the connection broke): refresh is
   safe to repeat; at worst Plaid runs one more extraction;
 - connect timeouts (nothing was sent);
-- 500 INTERNAL_SERVER_ERROR and 503 PLANNED_MAINTENANCE (Plaid documents both as retryable);
-- 429 TRANSACTIONS_REFRESH_LIMIT and INSTITUTION_RATE_LIMIT: the limits are per-minute windows, so
-  a wait of seconds can succeed (the per-client window of 100/minute frees up continuously); these
-  use a longer backoff;
+- a Plaid error decided by its HTTP status and `error_type`, never by a list of known codes (Plaid adds
+  codes, and may replace INTERNAL_SERVER_ERROR by a more specific one, without notice): an API_ERROR
+  or RATE_LIMIT_EXCEEDED at 429, 500, 502, 503 or 504 is retried, unless its code is in the short
+  deny-list `never_retry_codes` (CREDITS_EXHAUSTED: a used-up allowance does not come back in
+  seconds). Rate limits are per-minute windows, so a wait of seconds can succeed; a 429 uses a longer
+  backoff;
 - 502/503/504 from a gateway without a Plaid error body.
 
 Not retried by default:
@@ -15,7 +17,9 @@ Not retried by default:
   re-sending doubles the load and the rate-limit budget spent, and the deadline would cut it short
   anyway. Turn on with `retry_read_timeouts=True`;
 - pool timeouts: the caller runs more concurrent calls than the pool holds; retrying adds load;
-- every other 4xx, malformed answers and unknown statuses: repeating cannot fix them.
+- every other Plaid error (a 400 whatever its body; an error_type that is not known to be transient,
+  such as ITEM_ERROR or a type Plaid adds later), malformed answers and unknown statuses: repeating
+  cannot fix them.
 """
 
 from __future__ import annotations
@@ -23,6 +27,7 @@ from __future__ import annotations
 import random
 from dataclasses import dataclass, field, replace
 
+from plaid_refresh.client.error_classes import RateLimitError
 from plaid_refresh.client.errors import (
     PlaidConfigurationError,
     PlaidConnectionError,
@@ -30,16 +35,14 @@ from plaid_refresh.client.errors import (
     PlaidErrorResponse,
     PlaidProtocolError,
     PlaidTimeout,
-    RateLimitError,
 )
 
-# Values of the generated KnownErrorCode enum (a test checks they are members): plain strings, so
-# importing the client needs no generated code.
-DEFAULT_RETRY_CODES = frozenset(
-    {"INTERNAL_SERVER_ERROR", "PLANNED_MAINTENANCE", "TRANSACTIONS_REFRESH_LIMIT", "INSTITUTION_RATE_LIMIT"}
-)
-RETRY_STATUSES_FOR_CODES = frozenset({429, 500, 503})
-"""A retry code is honoured only with one of these statuses: a 400 is never retried, whatever its body."""
+DEFAULT_RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+"""A Plaid error is retried only at one of these statuses: a 400 is never retried, whatever its body."""
+DEFAULT_RETRY_ERROR_TYPES = frozenset({"API_ERROR", "RATE_LIMIT_EXCEEDED"})
+"""The error types Plaid documents as transient (values of the generated KnownErrorType enum)."""
+DEFAULT_NEVER_RETRY_CODES = frozenset({"CREDITS_EXHAUSTED"})
+"""Transient types whose code says waiting seconds cannot help."""
 
 
 @dataclass(frozen=True)
@@ -47,7 +50,8 @@ class RetryPolicy:
     """Bounded retries with exponential backoff and jitter. `RetryPolicy.disabled()` turns them off.
 
     Attempt n (n >= 1) that failed waits `min(initial * 2**(n-1), max) + uniform(0, jitter)` seconds,
-    rate-limit answers use the `rate_limit_*` schedule. The per-call deadline bounds the total.
+    rate-limit answers use the `rate_limit_*` schedule; a Retry-After header replaces the schedule.
+    The per-call deadline and `retry_budget` bound the total.
     """
 
     max_attempts: int = 4
@@ -57,11 +61,19 @@ class RetryPolicy:
     rate_limit_backoff_initial: float = 2.0
     rate_limit_backoff_max: float = 30.0
     rate_limit_backoff_jitter: float = 2.0
-    retry_codes: frozenset[str] = DEFAULT_RETRY_CODES
+    retry_statuses: frozenset[int] = DEFAULT_RETRY_STATUSES
+    retry_error_types: frozenset[str] = DEFAULT_RETRY_ERROR_TYPES
+    never_retry_codes: frozenset[str] = DEFAULT_NEVER_RETRY_CODES
     retry_gateway_statuses: frozenset[int] = frozenset({502, 503, 504})
     retry_connection_errors: bool = True
     retry_connect_timeouts: bool = True
     retry_read_timeouts: bool = False
+    retry_budget: float | None = 30.0
+    """Most seconds one call spends waiting between attempts; a wait that would pass it ends the
+    retries (None: only max_attempts and the deadline bound them)."""
+    honour_retry_after: bool = True
+    """Wait what a retried answer's Retry-After header asks instead of the backoff (the deadline
+    and `retry_budget` still bound it: a longer ask ends the retries at once)."""
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -73,6 +85,11 @@ class RetryPolicy:
                      "rate_limit_backoff_max", "rate_limit_backoff_jitter"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise PlaidConfigurationError(f"{name} must not be negative")
+        budget = self.retry_budget
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int | float) or not budget >= 0
+        ):
+            raise PlaidConfigurationError("retry_budget must be a number of seconds >= 0, or None")
 
     @classmethod
     def disabled(cls) -> RetryPolicy:
@@ -91,7 +108,11 @@ class RetryPolicy:
 
     def should_retry(self, error: BaseException) -> bool:
         if isinstance(error, PlaidErrorResponse):
-            return error.status_code in RETRY_STATUSES_FOR_CODES and error.error_code in self.retry_codes
+            return (
+                error.status_code in self.retry_statuses
+                and error.error_type in self.retry_error_types
+                and error.error_code not in self.never_retry_codes
+            )
         if isinstance(error, PlaidTimeout):
             if error.phase == "connect":
                 return self.retry_connect_timeouts
@@ -108,7 +129,9 @@ class RetryPolicy:
 
     def backoff(self, error: BaseException | None, attempt: int) -> float:
         """Seconds to wait after failed attempt number `attempt` (1-based)."""
-        if isinstance(error, RateLimitError):
+        if isinstance(error, RateLimitError) or (
+            isinstance(error, PlaidErrorResponse) and error.status_code == 429
+        ):
             initial, cap, jitter = (
                 self.rate_limit_backoff_initial,
                 self.rate_limit_backoff_max,

@@ -36,7 +36,8 @@ def _operation(path: str) -> dict[str, Any]:
 
 @cache
 def documented_statuses(path: str) -> frozenset[int]:
-    return frozenset(int(status) for status in _operation(path)["responses"])
+    # "default" (any other status) is not a listed status.
+    return frozenset(int(status) for status in _operation(path)["responses"] if status.isdigit())
 
 
 @cache

@@ -31,8 +31,8 @@ from urllib.parse import urlsplit
 import attrs
 import httpx
 
+from plaid_refresh.webhooks.parsing import known_webhook
 from plaid_refresh.webhooks.signing import WebhookSigner, serialize_webhook
-from plaid_refresh.webhooks.verification import webhook_schemas
 
 logger = logging.getLogger("plaid_refresh.webhooks.delivery")
 
@@ -146,7 +146,7 @@ class WebhookOutbox:
     def add(self, url: str, payload: dict[str, Any]) -> str:
         """Store a webhook for delivery and wake the worker; returns the delivery id."""
         code = payload.get("webhook_code")
-        known = webhook_schemas().get(code) if isinstance(code, str) else None
+        known = known_webhook(payload)
         if known is not None and not known.validator.is_valid(payload):
             # A bug in the sender, not a delivery problem: never send what the spec forbids.
             raise ValueError(f"the {code} payload does not validate against the spec")

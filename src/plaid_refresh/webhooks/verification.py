@@ -12,11 +12,13 @@ returns the parsed webhook (a generated model from `plaid_refresh_client.models`
 4. the ES256 signature verifies with that key (PyJWT, `algorithms=["ES256"]` only);
 5. `iat` is at most `max_age` seconds old and at most `max_future_skew` seconds ahead;
 6. `request_body_sha256` equals the hex SHA-256 of the raw body (constant-time comparison);
-7. the body is JSON that validates against the spec's schema for its `webhook_code` (validators
-   compiled once from `plaid_refresh.spec`), and is parsed into the generated model.
+7. the body is a JSON object with string `webhook_type` and `webhook_code`; the pairs the spec
+   describes are validated against their schema and parsed into the generated model
+   (`plaid_refresh.webhooks.parsing`).
 
-A webhook whose `webhook_code` the spec does not describe passes the same checks and comes back as
-`UnknownWebhook`, so a receiver can acknowledge (and ignore) webhooks Plaid adds later.
+Any other genuine webhook (another product's, such as AUTH DEFAULT_UPDATE or ITEM ERROR, or a code
+Plaid adds later) passes the same checks and comes back as `OtherWebhook` with its payload, so a
+receiver can acknowledge it: one webhook URL receives every product's webhooks.
 Exception messages carry the failing check and the key id, never a token, a key or a credential.
 """
 
@@ -25,34 +27,48 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import hmac
-import json
 import threading
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from functools import cache
-from typing import Any, Protocol, TypeAlias
+from typing import Any, Protocol
 
 import attrs
 import httpx
 import jwt
-import plaid_refresh_client.models as models
 from cryptography.hazmat.primitives.asymmetric import ec
 from jwt.algorithms import ECAlgorithm
 from plaid_refresh_client import Client
 from plaid_refresh_client.api.webhooks import webhook_verification_key_get
 from plaid_refresh_client.models import (
-    DefaultUpdateWebhook,
     JWKPublicKey,
     PlaidError,
     PlaidVersion,
-    SyncUpdatesAvailableWebhook,
-    TransactionsRemovedWebhook,
     WebhookVerificationKeyGetRequest,
     WebhookVerificationKeyGetResponse,
 )
 
-from plaid_refresh.schema_check import CompiledSchema
-from plaid_refresh.spec import load_spec, resolve
+from plaid_refresh.webhooks.parsing import OtherWebhook, Webhook, parse_payload, webhook_schemas
+
+__all__ = [
+    "AsyncWebhookVerifier",
+    "BadSignature",
+    "BodyMismatch",
+    "InvalidPayload",
+    "KeyFetchError",
+    "MalformedSignature",
+    "MissingSignature",
+    "OtherWebhook",
+    "PlaidKeyFetcher",
+    "StaleWebhook",
+    "UnknownKey",
+    "UnknownWebhook",
+    "UnsupportedAlgorithm",
+    "Webhook",
+    "WebhookVerificationError",
+    "WebhookVerifier",
+    "parse_webhook",
+    "webhook_schemas",
+]
 
 HEADER = "plaid-verification"
 ALGORITHM = "ES256"
@@ -109,69 +125,12 @@ class InvalidPayload(WebhookVerificationError):
 
 # -- results ----------------------------------------------------------------------------------------
 
-
-@attrs.frozen
-class UnknownWebhook:
-    """A verified webhook whose webhook_code this spec does not describe (Plaid adds codes over time)."""
-
-    webhook_type: str
-    webhook_code: str
-    item_id: str | None
-    payload: dict[str, Any] = attrs.field(repr=False)
-
-
-Webhook: TypeAlias = (
-    SyncUpdatesAvailableWebhook | DefaultUpdateWebhook | TransactionsRemovedWebhook | UnknownWebhook
-)
-
-
-@attrs.frozen
-class _WebhookSchema:
-    model: Any  # the generated model class, with from_dict
-    validator: CompiledSchema
-
-
-@cache
-def webhook_schemas() -> dict[str, _WebhookSchema]:
-    """webhook_code -> (generated model, compiled validator), read from the spec's `webhooks` section."""
-    found: dict[str, _WebhookSchema] = {}
-    for webhook in load_spec()["webhooks"].values():
-        ref = webhook["post"]["requestBody"]["content"]["application/json"]["schema"]
-        name = ref["$ref"].rsplit("/", 1)[-1]
-        schema = resolve(ref)
-        (code,) = schema["properties"]["webhook_code"]["enum"]
-        validator = CompiledSchema.of(schema)
-        found[code] = _WebhookSchema(model=getattr(models, name), validator=validator)
-    return found
+UnknownWebhook = OtherWebhook  # the earlier name of OtherWebhook
 
 
 def parse_webhook(body: bytes) -> Webhook:
-    """Validate a webhook body against the spec and parse it into the generated model."""
-    try:
-        payload = json.loads(body)
-    except (UnicodeDecodeError, ValueError):
-        raise InvalidPayload("the body is not valid JSON") from None
-    if not isinstance(payload, dict):
-        raise InvalidPayload("the body is not a JSON object")
-    code = payload.get("webhook_code")
-    known = webhook_schemas().get(code) if isinstance(code, str) else None
-    if known is None:
-        webhook_type = payload.get("webhook_type")
-        item_id = payload.get("item_id")
-        if not isinstance(code, str) or not isinstance(webhook_type, str):
-            raise InvalidPayload("the body lacks string webhook_type and webhook_code fields")
-        return UnknownWebhook(
-            webhook_type=webhook_type,
-            webhook_code=code,
-            item_id=item_id if isinstance(item_id, str) else None,
-            payload=payload,
-        )
-    error = next(iter(sorted(known.validator.iter_errors(payload), key=lambda e: list(e.path))), None)
-    if error is not None:
-        where = "/".join(map(str, error.path)) or "(root)"
-        raise InvalidPayload(f"{code} body does not match the spec at {where}: {error.validator} failed")
-    parsed: Webhook = known.model.from_dict(payload)
-    return parsed
+    """The typed webhook for a body, by (webhook_type, webhook_code): see plaid_refresh.webhooks.parsing."""
+    return parse_payload(body, InvalidPayload)
 
 
 # -- key fetching -----------------------------------------------------------------------------------

@@ -3,7 +3,6 @@ from typing import Any
 
 import httpx
 
-from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.plaid_error import PlaidError
 from ...models.plaid_version import PlaidVersion
@@ -36,7 +35,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> PlaidError | TransactionsRefreshResponse | None:
+) -> PlaidError | TransactionsRefreshResponse:
     if response.status_code == 200:
         response_200 = TransactionsRefreshResponse.from_dict(response.json())
 
@@ -67,10 +66,9 @@ def _parse_response(
 
         return response_503
 
-    if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
+    response_default = PlaidError.from_dict(response.json())
+
+    return response_default
 
 
 def _build_response(
@@ -114,7 +112,8 @@ def sync_detailed(
       for both). Fetch the changes with /transactions/sync or /transactions/get.
 
     Args:
-        plaid_version (PlaidVersion | Unset): A Plaid API version.
+        plaid_version (PlaidVersion | Unset): A Plaid API version Plaid accepts, newest first.
+            This project's client sends `2020-09-14`.
         body (TransactionsRefreshRequest): The body of /transactions/refresh. Fields not listed
             here are rejected with UNKNOWN_FIELDS.
 
@@ -168,7 +167,8 @@ def sync(
       for both). Fetch the changes with /transactions/sync or /transactions/get.
 
     Args:
-        plaid_version (PlaidVersion | Unset): A Plaid API version.
+        plaid_version (PlaidVersion | Unset): A Plaid API version Plaid accepts, newest first.
+            This project's client sends `2020-09-14`.
         body (TransactionsRefreshRequest): The body of /transactions/refresh. Fields not listed
             here are rejected with UNKNOWN_FIELDS.
 
@@ -217,7 +217,8 @@ async def asyncio_detailed(
       for both). Fetch the changes with /transactions/sync or /transactions/get.
 
     Args:
-        plaid_version (PlaidVersion | Unset): A Plaid API version.
+        plaid_version (PlaidVersion | Unset): A Plaid API version Plaid accepts, newest first.
+            This project's client sends `2020-09-14`.
         body (TransactionsRefreshRequest): The body of /transactions/refresh. Fields not listed
             here are rejected with UNKNOWN_FIELDS.
 
@@ -269,7 +270,8 @@ async def asyncio(
       for both). Fetch the changes with /transactions/sync or /transactions/get.
 
     Args:
-        plaid_version (PlaidVersion | Unset): A Plaid API version.
+        plaid_version (PlaidVersion | Unset): A Plaid API version Plaid accepts, newest first.
+            This project's client sends `2020-09-14`.
         body (TransactionsRefreshRequest): The body of /transactions/refresh. Fields not listed
             here are rejected with UNKNOWN_FIELDS.
 

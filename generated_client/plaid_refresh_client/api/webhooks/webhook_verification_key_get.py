@@ -3,7 +3,6 @@ from typing import Any
 
 import httpx
 
-from ... import errors
 from ...client import AuthenticatedClient, Client
 from ...models.plaid_error import PlaidError
 from ...models.plaid_version import PlaidVersion
@@ -40,7 +39,7 @@ def _get_kwargs(
 
 def _parse_response(
     *, client: AuthenticatedClient | Client, response: httpx.Response
-) -> PlaidError | WebhookVerificationKeyGetResponse | None:
+) -> PlaidError | WebhookVerificationKeyGetResponse:
     if response.status_code == 200:
         response_200 = WebhookVerificationKeyGetResponse.from_dict(response.json())
 
@@ -71,10 +70,9 @@ def _parse_response(
 
         return response_503
 
-    if client.raise_on_unexpected_status:
-        raise errors.UnexpectedStatus(response.status_code, response.content)
-    else:
-        return None
+    response_default = PlaidError.from_dict(response.json())
+
+    return response_default
 
 
 def _build_response(
@@ -101,7 +99,8 @@ def sync_detailed(
     `expired_at`. An unknown key id gives INVALID_INPUT / INVALID_WEBHOOK_VERIFICATION_KEY_ID.
 
     Args:
-        plaid_version (PlaidVersion | Unset): A Plaid API version.
+        plaid_version (PlaidVersion | Unset): A Plaid API version Plaid accepts, newest first.
+            This project's client sends `2020-09-14`.
         body (WebhookVerificationKeyGetRequest): The body of /webhook_verification_key/get.
 
     Raises:
@@ -137,7 +136,8 @@ def sync(
     `expired_at`. An unknown key id gives INVALID_INPUT / INVALID_WEBHOOK_VERIFICATION_KEY_ID.
 
     Args:
-        plaid_version (PlaidVersion | Unset): A Plaid API version.
+        plaid_version (PlaidVersion | Unset): A Plaid API version Plaid accepts, newest first.
+            This project's client sends `2020-09-14`.
         body (WebhookVerificationKeyGetRequest): The body of /webhook_verification_key/get.
 
     Raises:
@@ -168,7 +168,8 @@ async def asyncio_detailed(
     `expired_at`. An unknown key id gives INVALID_INPUT / INVALID_WEBHOOK_VERIFICATION_KEY_ID.
 
     Args:
-        plaid_version (PlaidVersion | Unset): A Plaid API version.
+        plaid_version (PlaidVersion | Unset): A Plaid API version Plaid accepts, newest first.
+            This project's client sends `2020-09-14`.
         body (WebhookVerificationKeyGetRequest): The body of /webhook_verification_key/get.
 
     Raises:
@@ -202,7 +203,8 @@ async def asyncio(
     `expired_at`. An unknown key id gives INVALID_INPUT / INVALID_WEBHOOK_VERIFICATION_KEY_ID.
 
     Args:
-        plaid_version (PlaidVersion | Unset): A Plaid API version.
+        plaid_version (PlaidVersion | Unset): A Plaid API version Plaid accepts, newest first.
+            This project's client sends `2020-09-14`.
         body (WebhookVerificationKeyGetRequest): The body of /webhook_verification_key/get.
 
     Raises:
