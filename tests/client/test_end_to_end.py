@@ -317,7 +317,10 @@ def test_a_rate_limited_refresh_succeeds_after_backing_off() -> None:
     app = Counting(create_app(ServerConfig(access_log=False), clock=lambda: now[0]))
     # Past the one-minute window in one backoff (the default 2 s backoff suits the per-client window).
     policy = RetryPolicy(
-        rate_limit_backoff_initial=61.0, rate_limit_backoff_max=120.0, rate_limit_backoff_jitter=1.0
+        rate_limit_backoff_initial=61.0,
+        rate_limit_backoff_max=120.0,
+        rate_limit_backoff_jitter=1.0,
+        retry_budget=None,  # the default 30 s budget would end the retries before a 61 s wait
     )
     with running_server(app) as base_url:
         with _client(base_url, retries=0) as strict:

@@ -19,7 +19,18 @@ from plaid_refresh import (
     RetryPolicy,
 )
 
-from .helpers import TOKEN, FakeClock, Script, async_client, error_examples, ok, plaid_response, sync_client
+from .helpers import (
+    CLIENT_ID,
+    SECRET,
+    TOKEN,
+    FakeClock,
+    Script,
+    async_client,
+    error_examples,
+    ok,
+    plaid_response,
+    sync_client,
+)
 
 RETRIED_CODES = {
     "INTERNAL_SERVER_ERROR",
@@ -181,7 +192,7 @@ def test_async_deadline_bounds_a_stalled_server() -> None:
         from plaid_refresh import AsyncPlaidRefreshClient
 
         async with AsyncPlaidRefreshClient.sandbox(
-            client_id="id", secret="sec", transport=httpx.MockTransport(stall), deadline=0.2
+            client_id=CLIENT_ID, secret=SECRET, transport=httpx.MockTransport(stall), deadline=0.2
         ) as client:
             with pytest.raises(PlaidTimeout) as caught:
                 await client.refresh(TOKEN)

@@ -151,7 +151,7 @@ def _public_vocabulary() -> str:
     return "\n".join(parts)
 
 
-_ascii = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=1, max_size=40).filter(
+_ascii = st.text(st.characters(min_codepoint=0x20, max_codepoint=0x7E), min_size=8, max_size=40).filter(
     lambda v: v == v.strip()
 )
 _jsonish = st.dictionaries(

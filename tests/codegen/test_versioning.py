@@ -11,7 +11,7 @@ import pytest
 
 from tests.spec_loader import ROOT, SPEC_PATH
 
-from .helpers import copy_outputs, make_generate
+from .helpers import copy_outputs, make_generate, spec_data, write_spec
 
 pytestmark = pytest.mark.timeout(240)
 
@@ -36,6 +36,13 @@ def _spec(tmp_path: Path, old: str, new: str) -> Path:
     return spec
 
 
+def _reworded(tmp_path: Path) -> Path:
+    """The spec with the refresh operation's summary reworded: it lands in the generated docstrings."""
+    data = spec_data()
+    data["paths"]["/transactions/refresh"]["post"]["summary"] += " Reworded."
+    return write_spec(data, tmp_path / "spec.yaml")
+
+
 def _check(spec: Path, client: Path, classes: Path) -> subprocess.CompletedProcess[str]:
     args = ["make", "--no-print-directory", "check-generated", f"SPEC={spec}", f"GENERATED={client}"]
     args.append(f"ERROR_CLASSES={classes}")
@@ -46,13 +53,13 @@ def test_a_change_to_the_generated_code_bumps_the_revision_once(tmp_path: Path) 
     client, classes = copy_outputs(tmp_path)
     before = _version(client)
     base, revision = before.rsplit(".", 1)
-    spec = _spec(tmp_path, "A Plaid API version.", "A Plaid API version, reworded.")
+    spec = _reworded(tmp_path)
 
     assert make_generate(spec, client, classes).returncode == 0
     bumped = _version(client)
     assert bumped == f"{base}.{int(revision) + 1}"
     assert _lock_version(client) == bumped
-    assert "reworded" in "".join(p.read_text() for p in client.rglob("*.py"))
+    assert "Reworded." in "".join(p.read_text() for p in client.rglob("*.py"))
 
     assert make_generate(spec, client, classes).returncode == 0
     assert _version(client) == bumped  # same code, same version
@@ -62,7 +69,7 @@ def test_a_change_to_the_generated_code_bumps_the_revision_once(tmp_path: Path) 
 def test_the_drift_check_fails_when_the_version_was_not_bumped(tmp_path: Path) -> None:
     client, classes = copy_outputs(tmp_path)
     before = _version(client)
-    spec = _spec(tmp_path, "A Plaid API version.", "A Plaid API version, reworded.")
+    spec = _reworded(tmp_path)
     assert make_generate(spec, client, classes).returncode == 0
     # Someone keeps the new code but puts the old version back.
     for name in ("pyproject.toml", "codegen.lock"):

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
+from plaid_refresh.client import scrubbing
 from plaid_refresh.client.base import BaseClient
 from plaid_refresh.client.credentials import Secret
 from plaid_refresh.client.errors import PlaidConfigurationError, PlaidError
@@ -64,10 +65,13 @@ class AsyncPlaidRefreshClient(BaseClient):
                 raise core.deadline_error(operation)
             started = core.clock()
             try:
-                async with asyncio.timeout(remaining):
-                    response = await self._http.request(
+                async with (
+                    asyncio.timeout(remaining),
+                    self._http.stream(
                         **core.send_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
-                    )
+                    ) as response,
+                ):
+                    await core.aread_body(operation, response, secrets)
             except TimeoutError:
                 error: PlaidError = core.deadline_error(operation)
                 core.log_attempt(operation, attempts, started, secrets, error=error)
@@ -77,6 +81,9 @@ class AsyncPlaidRefreshClient(BaseClient):
                 core.log_attempt(operation, attempts, started, secrets, error=error)
                 # Not chained: the httpx message is already in ours, scrubbed; a cause would print raw.
                 raise error from None
+            except PlaidError as error:
+                core.log_attempt(operation, attempts, started, secrets, error=error)
+                raise
             try:
                 result, request_id = core.interpret(operation, response, secrets)
             except PlaidError as error:
@@ -87,21 +94,22 @@ class AsyncPlaidRefreshClient(BaseClient):
             )
             return result
 
-        try:
+        with scrubbing.call_secrets(call_secrets):  # httpx/httpcore log lines mask the token too
             try:
-                return await attempt()  # most calls succeed at once: tenacity is entered only to retry
-            except PlaidError as first:
-                if not core.should_retry(first):
-                    raise
-                from tenacity import AsyncRetrying  # imported on the first retry, not at import
+                try:
+                    return await attempt()  # most calls succeed at once: tenacity is entered only to retry
+                except PlaidError as first:
+                    if not core.should_retry(first):
+                        raise
+                    from tenacity import AsyncRetrying  # imported on the first retry, not at import
 
-                retrying = AsyncRetrying(
-                    sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at)
-                )
-                return await retrying(core.replay_first_async(first, attempt))
-        except PlaidError as error:
-            error.attempts = attempts
-            raise
+                    retrying = AsyncRetrying(
+                        sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at)
+                    )
+                    return await retrying(core.replay_first_async(first, attempt))
+            except PlaidError as error:
+                error.attempts = attempts
+                raise
 
     async def aclose(self) -> None:
         """Close the connection pool. Idempotent."""

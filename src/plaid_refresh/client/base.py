@@ -13,16 +13,19 @@ import httpx
 from plaid_refresh.client.config import (
     DEFAULT_DEADLINE,
     DEFAULT_LIMITS,
+    DEFAULT_MAX_RESPONSE_BYTES,
     DEFAULT_TIMEOUT,
     ENVIRONMENTS,
     check_base_url,
     check_deadline,
+    check_max_response_bytes,
     check_timeout,
     environment_url,
 )
 from plaid_refresh.client.credentials import Credentials, Secret
 from plaid_refresh.client.errors import PlaidArgumentError, PlaidConfigurationError
 from plaid_refresh.client.retry import RetryPolicy
+from plaid_refresh.client.scrubbing import protect_library_logs
 
 if TYPE_CHECKING:
     from plaid_refresh.client.core import ClientCore
@@ -44,6 +47,7 @@ class ClientOptions(TypedDict, total=False):
     retries: RetryPolicy | int | None
     verify: bool | ssl.SSLContext
     clock: Callable[[], float]
+    max_response_bytes: int
     transport: AnyTransport | None
     sleep: Callable[[float], Any] | None
     """time.sleep-like for PlaidRefreshClient, asyncio.sleep-like (awaitable) for the async client."""
@@ -69,6 +73,7 @@ class BaseClient:
         retries: RetryPolicy | int | None = None,
         verify: bool | ssl.SSLContext = True,
         clock: Callable[[], float] = time.monotonic,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         transport: AnyTransport | None = None,
         sleep: Callable[[float], Any] | None = None,
     ) -> None:
@@ -81,17 +86,20 @@ class BaseClient:
             raise PlaidConfigurationError("give an environment (sandbox, production) or a base_url")
         if not isinstance(limits, httpx.Limits):
             raise PlaidConfigurationError("limits must be an httpx.Limits")
+        credentials = Credentials(client_id, secret)
         self._core = self._core_type()(
             base_url=url,
             environment=label,
-            credentials=Credentials(client_id, secret),
+            credentials=credentials,
             timeout=check_timeout(timeout),
             deadline=check_deadline(deadline),
             limits=limits,
             retry=RetryPolicy.coerce(retries),
             verify=verify,
             clock=clock,
+            max_response_bytes=check_max_response_bytes(max_response_bytes),
         )
+        protect_library_logs(credentials)
         self._closed = False
         self._open(transport, sleep)
 
@@ -187,6 +195,10 @@ class BaseClient:
     @property
     def limits(self) -> httpx.Limits:
         return self._core.limits
+
+    @property
+    def max_response_bytes(self) -> int:
+        return self._core.max_response_bytes
 
     @property
     def retry_policy(self) -> RetryPolicy:

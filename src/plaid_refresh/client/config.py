@@ -54,6 +54,11 @@ DEFAULT_LIMITS = httpx.Limits(max_connections=200, max_keepalive_connections=20,
 kept: httpx's default 20; httpcore scans every pooled connection on each request start and end, so a
 larger idle pool makes busy async calls slower (measured in docs/bench.md) without adding capacity."""
 
+DEFAULT_MAX_RESPONSE_BYTES = 256 * 1024
+"""Plaid's answers to these calls are under 2 KB (a request_id, an error object, one JWK); a proxy's
+HTML error page is a few KB. 256 KiB leaves room for both and for fields Plaid may add, and bounds
+what a hostile or broken server can make one call hold."""
+
 PLAID_VERSION = "2020-09-14"
 
 
@@ -104,3 +109,9 @@ def check_deadline(deadline: float | None) -> float | None:
             "deadline must be a positive number of seconds, or None for no deadline"
         )
     return float(deadline)
+
+
+def check_max_response_bytes(cap: int) -> int:
+    if isinstance(cap, bool) or not isinstance(cap, int) or cap < 1024:
+        raise PlaidConfigurationError("max_response_bytes must be an int of at least 1024 (bytes)")
+    return cap

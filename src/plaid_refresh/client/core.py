@@ -23,7 +23,14 @@ import httpx
 from plaid_refresh_client import Client
 from plaid_refresh_client.models import TransactionsRefreshRequest, WebhookVerificationKeyGetRequest
 
-from plaid_refresh.client import call_log, error_mapping, operations, response_reading, retrying
+from plaid_refresh.client import (
+    body_reading,
+    call_log,
+    error_mapping,
+    operations,
+    response_reading,
+    retrying,
+)
 from plaid_refresh.client import deadline as deadline_module
 from plaid_refresh.client.call_log import LOGGER_NAME
 from plaid_refresh.client.credentials import Credentials
@@ -45,6 +52,7 @@ from plaid_refresh.client.operations import (
 from plaid_refresh.client.retry import RetryPolicy
 from plaid_refresh.client.scrubbing import SNIPPET_CHARS, scrub_json, secret_forms, snippet
 from plaid_refresh.client.validation import warm_up
+from plaid_refresh.redaction import scrub
 
 if TYPE_CHECKING:
     from httpx._client import UseClientDefault
@@ -84,7 +92,9 @@ class ClientCore:
         retry: RetryPolicy,
         verify: bool | ssl.SSLContext,
         clock: Callable[[], float],
+        max_response_bytes: int = body_reading.DEFAULT_MAX_RESPONSE_BYTES,
     ) -> None:
+        self.max_response_bytes = max_response_bytes
         self.base_url = base_url
         self.environment = environment
         self.credentials = credentials
@@ -112,7 +122,11 @@ class ClientCore:
             httpx_args["transport"] = transport
         return Client(
             base_url=self.base_url,
-            headers={"User-Agent": USER_AGENT, **self._fixed_headers},
+            headers={
+                "User-Agent": USER_AGENT,
+                "Accept-Encoding": body_reading.ACCEPT_ENCODING,
+                **self._fixed_headers,
+            },
             timeout=self.timeout,
             verify_ssl=self.verify,
             follow_redirects=False,
@@ -168,11 +182,36 @@ class ClientCore:
 
     # ---- reading answers -------------------------------------------------------------------------
 
+    def read_body(self, operation: Operation, response: httpx.Response, secrets: Iterable[str]) -> None:
+        """Read a streamed answer's body within `max_response_bytes` (then `response.content` works)."""
+        try:
+            body = body_reading.read_body(f"POST {operation.path}", response, self.max_response_bytes)
+        except PlaidError as error:
+            _scrub_content_type(error, secrets)
+            raise
+        response._content = body  # what httpx's own Response.read() sets
+
+    async def aread_body(
+        self, operation: Operation, response: httpx.Response, secrets: Iterable[str]
+    ) -> None:
+        """The async twin of `read_body`."""
+        try:
+            body = await body_reading.aread_body(f"POST {operation.path}", response, self.max_response_bytes)
+        except PlaidError as error:
+            _scrub_content_type(error, secrets)
+            raise
+        response._content = body
+
     def interpret(
         self, operation: Operation, response: httpx.Response, secrets: Iterable[str]
     ) -> tuple[Any, str | None]:
-        """The success model and its request_id, or raise the matching PlaidError."""
-        return response_reading.interpret(operation, response, secrets, self.error_from_body)
+        """The success model and its request_id, or raise the matching PlaidError (carrying the
+        server's Retry-After, if it sent one)."""
+        try:
+            return response_reading.interpret(operation, response, secrets, self.error_from_body)
+        except PlaidError as error:
+            error.retry_after = retrying.retry_after_seconds(response.headers.get("retry-after"))
+            raise
 
     def error_class(self, error_type: str, error_code: str) -> type[PlaidErrorResponse]:
         return error_class_for(error_type, error_code)
@@ -257,3 +296,9 @@ class ClientCore:
 
     def log_retry(self, operation: Operation, secrets: Iterable[str]) -> Callable[[RetryCallState], None]:
         return call_log.log_retry(self.logger, operation, secrets)
+
+
+def _scrub_content_type(error: PlaidError, secrets: Iterable[str]) -> None:
+    content_type = getattr(error, "content_type", None)
+    if isinstance(content_type, str):
+        error.content_type = scrub(content_type, secret_forms(secrets))  # type: ignore[attr-defined]

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from plaid_refresh.client.errors import PlaidConfigurationError
-from plaid_refresh.redaction import REDACTED
+from plaid_refresh.redaction import MIN_CREDENTIAL_CHARS, REDACTED
 
 
 class Secret:
@@ -54,12 +54,19 @@ def _header_safe(name: str, value: str) -> None:
         )
     if value != value.strip():
         raise PlaidConfigurationError(f"{name} has leading or trailing whitespace; the value is not shown")
+    if len(value) < MIN_CREDENTIAL_CHARS:
+        # A short value occurs by chance in ordinary text: it could not be masked in errors and logs
+        # without corrupting them (docs/client.md, "Secrets and logging").
+        raise PlaidConfigurationError(
+            f"{name} is shorter than {MIN_CREDENTIAL_CHARS} characters (Plaid's are 24 and more); "
+            "the value is not shown"
+        )
 
 
 class Credentials:
     """client_id and secret, validated once and sent only as PLAID-CLIENT-ID / PLAID-SECRET headers."""
 
-    __slots__ = ("client_id", "secret")
+    __slots__ = ("__weakref__", "client_id", "secret")
 
     def __init__(self, client_id: str | Secret, secret: str | Secret) -> None:
         for name, value in (("client_id", client_id), ("secret", secret)):

@@ -11,7 +11,8 @@ PlaidError
 └── PlaidProtocolError            an answer arrived but it is not what the spec promises
     ├── PlaidNonJsonResponse      e.g. an HTML 502 page from a proxy
     ├── PlaidUnexpectedStatus     a JSON answer that is not a Plaid error, at a status the spec does not list
-    └── PlaidMalformedResponse    truncated JSON, missing fields, wrong types
+    ├── PlaidMalformedResponse    truncated JSON, missing fields, wrong types
+    └── PlaidResponseTooLarge     a body over the client's `max_response_bytes` cap (not read further)
 
 The type and code classes, and the maps from codes to classes, are in `error_classes.py`, which
 `make generate` writes from the spec's KnownErrorType, KnownErrorCode and error examples: the list of
@@ -47,6 +48,8 @@ class PlaidError(Exception):
     documentation_url: str | None
     model: PlaidErrorModel | None
     attempts: int
+    retry_after: float | None = None
+    """Seconds the server asked to wait (its Retry-After header), when it sent one."""
 
     def __init__(
         self,
@@ -161,3 +164,12 @@ class PlaidUnexpectedStatus(PlaidProtocolError):
 class PlaidMalformedResponse(PlaidProtocolError):
     """JSON that is truncated, or does not match the spec's schema for its status (missing or
     wrongly typed fields). Unknown extra fields are never a reason for this error."""
+
+
+class PlaidResponseTooLarge(PlaidProtocolError):
+    """The answer's body (decoded) is larger than the client's `max_response_bytes`. Reading stopped
+    at the cap, so memory stays bounded; `limit` is the cap in bytes."""
+
+    def __init__(self, message: str, *, limit: int, **fields: Any) -> None:
+        super().__init__(message, **fields)
+        self.limit = limit

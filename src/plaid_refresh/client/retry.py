@@ -50,7 +50,8 @@ class RetryPolicy:
     """Bounded retries with exponential backoff and jitter. `RetryPolicy.disabled()` turns them off.
 
     Attempt n (n >= 1) that failed waits `min(initial * 2**(n-1), max) + uniform(0, jitter)` seconds,
-    rate-limit answers use the `rate_limit_*` schedule. The per-call deadline bounds the total.
+    rate-limit answers use the `rate_limit_*` schedule; a Retry-After header replaces the schedule.
+    The per-call deadline and `retry_budget` bound the total.
     """
 
     max_attempts: int = 4
@@ -67,6 +68,12 @@ class RetryPolicy:
     retry_connection_errors: bool = True
     retry_connect_timeouts: bool = True
     retry_read_timeouts: bool = False
+    retry_budget: float | None = 30.0
+    """Most seconds one call spends waiting between attempts; a wait that would pass it ends the
+    retries (None: only max_attempts and the deadline bound them)."""
+    honour_retry_after: bool = True
+    """Wait what a retried answer's Retry-After header asks instead of the backoff (the deadline
+    and `retry_budget` still bound it: a longer ask ends the retries at once)."""
     rng: random.Random = field(default_factory=random.Random, compare=False, repr=False)
 
     def __post_init__(self) -> None:
@@ -78,6 +85,11 @@ class RetryPolicy:
                      "rate_limit_backoff_max", "rate_limit_backoff_jitter"):  # fmt: skip
             if getattr(self, name) < 0:
                 raise PlaidConfigurationError(f"{name} must not be negative")
+        budget = self.retry_budget
+        if budget is not None and (
+            isinstance(budget, bool) or not isinstance(budget, int | float) or not budget >= 0
+        ):
+            raise PlaidConfigurationError("retry_budget must be a number of seconds >= 0, or None")
 
     @classmethod
     def disabled(cls) -> RetryPolicy:

@@ -1,13 +1,22 @@
 """Secrets out of what a call shows: the forms a secret takes inside an answer, scrubbed JSON values,
-and the short body snippet an exception carries."""
+the short body snippet an exception carries, and a filter on httpx's and httpcore's loggers."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
-from typing import Any
+import logging
+import re
+import threading
+import weakref
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import TYPE_CHECKING, Any
 
 from plaid_refresh.redaction import REDACTED, scrub
+
+if TYPE_CHECKING:
+    from plaid_refresh.client.credentials import Credentials
 
 SNIPPET_CHARS = 200
 
@@ -24,19 +33,37 @@ def secret_forms(secrets: Iterable[str]) -> list[str]:
 
 
 def scrub_json(value: Any, forms: list[str]) -> Any:
+    """A parsed JSON value with secrets masked in every string, keys included."""
     if isinstance(value, str):
         return scrub(value, forms)
     if isinstance(value, dict):
-        return {k: scrub_json(v, forms) for k, v in value.items()}
+        return {scrub(k, forms): scrub_json(v, forms) for k, v in value.items()}
     if isinstance(value, list):
         return [scrub_json(v, forms) for v in value]
     return value
 
 
+# A JSON string escape: \uXXXX (surrogate pairs included) or one of \" \\ \/ \b \f \n \r \t.
+_ESCAPE = re.compile(
+    r"\\u[dD][89abAB][0-9a-fA-F]{2}\\u[dD][c-fC-F][0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\[\"\\/bfnrt]"
+)
+
+
+def _unescape(match: re.Match[str]) -> str:
+    try:
+        return str(json.loads(f'"{match.group(0)}"'))
+    except ValueError:
+        return match.group(0)
+
+
 def snippet(raw: bytes, forms: list[str]) -> str:
-    """A short, single-line, scrubbed view of a body for error messages. A body cut short (by the
-    server, or here at SNIPPET_CHARS) may end in the first characters of a secret: those go too."""
-    text = " ".join(scrub(raw.decode("utf-8", "replace"), forms).split())
+    """A short, single-line, scrubbed view of a body for error messages. JSON escapes are undone
+    first, so a secret spelt `\\u0073ecret...` is found too. A body cut short (by the server, or here
+    at SNIPPET_CHARS) may end in the first characters of a secret: those go too."""
+    text = raw.decode("utf-8", "replace")
+    if "\\" in text:
+        text = _ESCAPE.sub(_unescape, text)
+    text = " ".join(scrub(text, forms).split())
     cut = len(text) > SNIPPET_CHARS
     text = _redact_cut_secret(text[:SNIPPET_CHARS], forms)
     return text + "..." if cut else text
@@ -49,3 +76,66 @@ def _redact_cut_secret(text: str, forms: list[str]) -> str:
             if text.endswith(form[:n]):
                 return text[:-n] + REDACTED
     return text
+
+
+# ---- httpx / httpcore log lines ------------------------------------------------------------------
+
+LIBRARY_LOGGERS = (
+    "httpx",
+    "httpcore",
+    "httpcore.connection",
+    "httpcore.connection_pool",
+    "httpcore.http11",
+    "httpcore.http2",
+    "httpcore.proxy",
+    "httpcore.socks",
+)
+"""Logger filters are not inherited by child loggers, so each logger httpx and httpcore use gets it."""
+
+_live_lock = threading.Lock()
+_live: weakref.WeakSet[Credentials] = weakref.WeakSet()
+_call_secrets: ContextVar[tuple[str, ...]] = ContextVar("plaid_refresh_call_secrets", default=())
+
+
+class SecretScrubbingFilter(logging.Filter):
+    """Masks every live client's credentials, and the running call's access token, in the records
+    of httpx's and httpcore's loggers (their DEBUG lines carry response headers, where a hostile
+    server can echo a secret). Runs only for records those loggers' levels let through."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        with _live_lock:
+            secrets = [value for credentials in _live for value in credentials.values()]
+        secrets.extend(_call_secrets.get())
+        if not secrets:
+            return True
+        try:
+            message = record.getMessage()
+        except Exception:
+            return True
+        clean = scrub(message, secret_forms(secrets))
+        if clean != message:
+            record.msg, record.args = clean, None
+        return True
+
+
+_FILTER = SecretScrubbingFilter()
+
+
+def protect_library_logs(credentials: Credentials) -> None:
+    """Register a client's credentials and make sure the filter sits on every library logger."""
+    with _live_lock:
+        _live.add(credentials)
+    for name in LIBRARY_LOGGERS:
+        logger = logging.getLogger(name)
+        if _FILTER not in logger.filters:
+            logger.addFilter(_FILTER)
+
+
+@contextmanager
+def call_secrets(values: tuple[str, ...]) -> Iterator[None]:
+    """Per-call secrets (the access token) the filter also masks while the call runs."""
+    token = _call_secrets.set(values)
+    try:
+        yield
+    finally:
+        _call_secrets.reset(token)

@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Any, Self
 
 import httpx
 
+from plaid_refresh.client import scrubbing
 from plaid_refresh.client.base import BaseClient
 from plaid_refresh.client.credentials import Secret
 from plaid_refresh.client.errors import PlaidConfigurationError, PlaidError
+from plaid_refresh.client.hard_deadline import call_deadline, deadline_transport
 
 if TYPE_CHECKING:
     from plaid_refresh_client.models import JWKPublicKey, TransactionsRefreshResponse
@@ -34,6 +36,8 @@ class PlaidRefreshClient(BaseClient):
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise PlaidConfigurationError("PlaidRefreshClient needs a sync transport (httpx.BaseTransport)")
         self._sleep: Callable[[float], Any] = sleep or time.sleep
+        if transport is None:  # a transport given by the caller keeps httpx's per-phase bounds only
+            transport = deadline_transport(verify=self._core.verify, limits=self._core.limits)
         self._client = self._core.generated_client(transport)
         self._http = self._client.get_httpx_client()
 
@@ -61,14 +65,21 @@ class PlaidRefreshClient(BaseClient):
                 raise core.deadline_error(operation)
             started = core.clock()
             try:
-                response = self._http.request(
-                    **core.send_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
-                )
+                with (
+                    call_deadline(remaining),
+                    self._http.stream(
+                        **core.send_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
+                    ) as response,
+                ):
+                    core.read_body(operation, response, secrets)
             except httpx.HTTPError as exc:
                 error = core.transport_error(operation, exc, secrets, core.remaining(deadline_at))
                 core.log_attempt(operation, attempts, started, secrets, error=error)
                 # Not chained: the httpx message is already in ours, scrubbed; a cause would print raw.
                 raise error from None
+            except PlaidError as error:
+                core.log_attempt(operation, attempts, started, secrets, error=error)
+                raise
             try:
                 result, request_id = core.interpret(operation, response, secrets)
             except PlaidError as error:
@@ -79,19 +90,22 @@ class PlaidRefreshClient(BaseClient):
             )
             return result
 
-        try:
+        with scrubbing.call_secrets(call_secrets):  # httpx/httpcore log lines mask the token too
             try:
-                return attempt()  # most calls succeed at once: tenacity is entered only to retry
-            except PlaidError as first:
-                if not core.should_retry(first):
-                    raise
-                from tenacity import Retrying  # imported on the first retry, not at import
+                try:
+                    return attempt()  # most calls succeed at once: tenacity is entered only to retry
+                except PlaidError as first:
+                    if not core.should_retry(first):
+                        raise
+                    from tenacity import Retrying  # imported on the first retry, not at import
 
-                retrying = Retrying(sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at))
-                return retrying(core.replay_first(first, attempt))
-        except PlaidError as error:
-            error.attempts = attempts
-            raise
+                    retrying = Retrying(
+                        sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at)
+                    )
+                    return retrying(core.replay_first(first, attempt))
+            except PlaidError as error:
+                error.attempts = attempts
+                raise
 
     def close(self) -> None:
         """Close the connection pool. Idempotent."""

@@ -1,0 +1,166 @@
+"""Reading an answer's body within a cap on its decoded size.
+
+httpx's own decoders inflate a whole network chunk at once: one 64 KB read of a `gzip, gzip` bomb
+becomes gigabytes before any check could run. Here the raw bytes are inflated layer by layer with
+zlib's `max_length`, so neither the raw nor any decoded layer ever grows past the cap (plus one
+network read), whatever the server sends: a bomb, an endless chunked body, a 50 MB answer.
+"""
+
+from __future__ import annotations
+
+import zlib
+from collections.abc import AsyncIterator, Iterator
+
+import httpx
+
+from plaid_refresh.client.config import DEFAULT_MAX_RESPONSE_BYTES
+from plaid_refresh.client.errors import PlaidResponseTooLarge
+
+__all__ = ["ACCEPT_ENCODING", "DEFAULT_MAX_RESPONSE_BYTES", "BodyReader", "aread_body", "read_body"]
+
+ACCEPT_ENCODING = "gzip, deflate"
+"""What the client asks for: exactly the codings it decodes here."""
+
+# A layer under another may be a little larger than the decoded body (incompressible data grows by a
+# few bytes per 16 KB under gzip): intermediate layers get this much slack over the cap.
+_LAYER_SLACK = 1 / 16
+
+
+class _Layer:
+    """One content coding, inflated with a bound on its total output."""
+
+    def __init__(self, coding: str, limit: int) -> None:
+        self.coding = coding
+        self.limit = limit
+        self.produced = 0
+        self._first = True
+        self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS)
+
+    def feed(self, data: bytes) -> bytes:
+        if self._zlib.eof or not data:
+            return b""  # bytes after the end of the stream are ignored, as httpx does
+        try:
+            out = self._zlib.decompress(data, self.limit - self.produced + 1)
+        except zlib.error as exc:
+            if self.coding == "deflate" and self._first:
+                # "deflate" is sent both zlib-wrapped (RFC 9110) and raw by some servers.
+                self._zlib = zlib.decompressobj(-zlib.MAX_WBITS)
+                self._first = False
+                return self.feed(data)
+            raise httpx.DecodingError(f"{self.coding} body does not decode: {exc}") from None
+        self._first = False
+        self.produced += len(out)
+        if self.produced > self.limit:
+            raise _OverCap(self.produced)
+        return out
+
+    def flush(self) -> bytes:
+        out = self._zlib.flush() if not self._zlib.eof else b""
+        self.produced += len(out)
+        if self.produced > self.limit:
+            raise _OverCap(self.produced)
+        return out
+
+
+class _OverCap(Exception):
+    def __init__(self, seen: int) -> None:
+        self.seen = seen
+
+
+def _layers(content_encoding: str, cap: int) -> list[_Layer]:
+    """The codings to undo, outermost (last applied) first."""
+    codings = [c.strip().lower() for c in content_encoding.split(",")]
+    codings = ["gzip" if c == "x-gzip" else c for c in codings if c and c != "identity"]
+    unknown = [c for c in codings if c not in ("gzip", "deflate")]
+    if unknown:
+        raise httpx.DecodingError(
+            f"unsupported Content-Encoding {unknown[0][:40]!r} (the client asked for {ACCEPT_ENCODING})"
+        )
+    slack = cap + int(cap * _LAYER_SLACK) + 1024
+    layers = [_Layer(c, slack) for c in reversed(codings)]
+    if layers:
+        layers[-1].limit = cap
+    return layers
+
+
+class BodyReader:
+    """Collects one answer's decoded body; raises PlaidResponseTooLarge past `cap` bytes."""
+
+    def __init__(self, where: str, response: httpx.Response, cap: int) -> None:
+        self._where = where
+        self._status = response.status_code
+        self._content_type = response.headers.get("content-type", "")[:100]
+        self._cap = cap
+        self._raw = 0
+        self._parts: list[bytes] = []
+        self._size = 0
+        declared = response.headers.get("content-length", "")
+        if declared.isdigit() and int(declared) > cap:
+            raise self._too_large(f"declares Content-Length {int(declared)}")
+        self._layers = _layers(response.headers.get("content-encoding", ""), cap)
+
+    def feed(self, chunk: bytes) -> None:
+        self._raw += len(chunk)
+        if self._raw > self._cap + int(self._cap * _LAYER_SLACK) + 1024:
+            raise self._too_large(f"sent more than {self._raw - len(chunk)} bytes on the wire")
+        try:
+            for layer in self._layers:
+                chunk = layer.feed(chunk)
+        except _OverCap as over:
+            raise self._too_large(f"decodes to more than {over.seen - 1} bytes") from None
+        self._add(chunk)
+
+    def finish(self) -> bytes:
+        try:
+            for i, layer in enumerate(self._layers):
+                tail = layer.flush()
+                for inner in self._layers[i + 1 :]:
+                    tail = inner.feed(tail)
+                self._add(tail)
+        except _OverCap as over:
+            raise self._too_large(f"decodes to more than {over.seen - 1} bytes") from None
+        return b"".join(self._parts)
+
+    def whole(self, decoded: bytes) -> bytes:
+        """A body that is already in memory, decoded: only the cap applies."""
+        self._add(decoded)
+        return decoded
+
+    def _add(self, data: bytes) -> None:
+        if data:
+            self._size += len(data)
+            if self._size > self._cap:
+                raise self._too_large(f"decodes to more than {self._size - len(data)} bytes")
+            self._parts.append(data)
+
+    def _too_large(self, detail: str) -> PlaidResponseTooLarge:
+        return PlaidResponseTooLarge(
+            f"{self._where} answered HTTP {self._status} with a body over the {self._cap}-byte cap "
+            f"(max_response_bytes): it {detail}; the rest was not read",
+            status_code=self._status,
+            content_type=self._content_type,
+            snippet="",
+            limit=self._cap,
+        )
+
+
+def read_body(where: str, response: httpx.Response, cap: int) -> bytes:
+    """The decoded body of a streamed response, read within `cap` (httpx.HTTPError on a bad stream)."""
+    reader = BodyReader(where, response, cap)
+    if response.is_stream_consumed:  # built in memory (httpx.MockTransport): already read and decoded
+        return reader.whole(response.content)
+    chunks: Iterator[bytes] = response.iter_raw()
+    for chunk in chunks:
+        reader.feed(chunk)
+    return reader.finish()
+
+
+async def aread_body(where: str, response: httpx.Response, cap: int) -> bytes:
+    """The async twin of `read_body`."""
+    reader = BodyReader(where, response, cap)
+    if response.is_stream_consumed:
+        return reader.whole(response.content)
+    chunks: AsyncIterator[bytes] = response.aiter_raw()
+    async for chunk in chunks:
+        reader.feed(chunk)
+    return reader.finish()
