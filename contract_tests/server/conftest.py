@@ -6,6 +6,7 @@ Lives in contract_tests/server/ on purpose: nothing here leaks into the client o
 from __future__ import annotations
 
 import os
+from collections.abc import Generator
 from pathlib import Path
 
 import pytest
@@ -91,6 +92,19 @@ def pytest_exception_interact(
     # schemathesis rewrites the longrepr of its failures here, after the report was logged: scrub again.
     if _ours(report.nodeid):
         _scrub_report(report)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """schemathesis makes one item per operation of a generated test, all with the node id `test_positive`
+    (or `test_negative`): their reports get the operation too, so JUnit names carry operation and mode."""
+    report = yield
+    label = getattr(item, "operation_label", None)
+    if isinstance(label, str) and label and _ours(report.nodeid) and not report.nodeid.endswith("]"):
+        report.nodeid = f"{report.nodeid}[{label}]"
+    return report
 
 
 @pytest.hookimpl(tryfirst=True)

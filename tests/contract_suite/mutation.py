@@ -201,6 +201,8 @@ def main(argv: list[str] | None = None) -> int:
                 results.append(result)
                 is_equivalent = result.mutant is not None and result.mutant.equivalent is not None
                 mark = "caught" if result.caught else ("equivalent" if is_equivalent else "MISSED")
+                if result.returncode not in (0, 1):
+                    mark = f"ERROR (exit {result.returncode})"
                 print(f"    [{done}/{len(mutants)}] {result.mutant.name if result.mutant else '?'}: {mark} "
                       f"({result.seconds:.0f} s)", flush=True)  # fmt: skip
     print()

@@ -125,7 +125,14 @@ class SuiteRun:
     summary_json: dict[str, Any] | None = None  # what PLAID_CONTRACT_SUMMARY_JSON received
 
     def failed(self, test: str, text: str) -> bool:
-        return any(text in failure for failure in self.failures.get(test, []))
+        """`test` (a generated test also by its per-operation names, `test_negative[POST /...]`) failed with
+        `text` in its report."""
+        return any(
+            text in failure
+            for name, failures in self.failures.items()
+            if name == test or name.startswith(f"{test}[POST ")
+            for failure in failures
+        )
 
 
 def summary_section(stdout: str) -> str:
