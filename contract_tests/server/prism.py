@@ -46,11 +46,12 @@ FAKE_ENV: Final = {
 # The documented outcome (docs/contract.md). Checks `schemathesis run` reports failing against Prism 5.16.0:
 EXPECTED_FAILING_CHECKS: Final = frozenset(
     {
+        "negative_data_rejection",
         "plaid_bad_api_keys_rejected",
         "plaid_error_envelope",
         "plaid_negative_input_rejected",
         "plaid_request_id",
-        "status_code_conformance",
+        "plaid_status_matches_error_type",
         "unsupported_method",
     }
 )
