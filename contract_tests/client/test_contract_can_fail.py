@@ -27,6 +27,8 @@ from .harness import (
 )
 from .variants import VARIANTS
 
+pytestmark = pytest.mark.own_client
+
 TOKEN = "access-sandbox-de3ce8ef-33f8-452c-a685-8671031fc0f6"
 ITEM_LOGIN_REQUIRED = next(body for _, name, body in named_examples(REFRESH) if name == "ITEM_LOGIN_REQUIRED")
 UNKNOWN = {

@@ -7,6 +7,7 @@ import asyncio
 from typing import Any
 
 import httpx
+import pytest
 from hypothesis import given, settings
 
 from plaid_refresh import PlaidRefreshClient
@@ -24,6 +25,8 @@ from .harness import (
     real_async_client,
     real_client,
 )
+
+pytestmark = pytest.mark.own_client
 
 
 @settings(settings.get_profile("client-contract"))

@@ -26,6 +26,8 @@ from .harness import (
     response_bodies,
 )
 
+pytestmark = pytest.mark.own_client
+
 EXAMPLES = [(path, status, name, body) for path in OPERATIONS for status, name, body in named_examples(path)]
 ERROR_STATUSES = [(path, status) for path in OPERATIONS for status in documented(path) if status != 200]
 

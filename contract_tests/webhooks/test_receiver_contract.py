@@ -1,43 +1,36 @@
-"""A webhook receiver must accept genuine signed webhooks (2xx) and reject every forgery (non-2xx).
+"""A receiver answers exactly 200 to genuine signed webhooks and never a 2xx to a forgery.
 
-Each forgery has its own test so a report names exactly what a receiver fails to check."""
+Each forgery has its own test, over every Transactions code and both environments, so a report names
+exactly what a receiver fails to check. Forgeries of bodies the receiver already accepted come too: a
+receiver that deduplicates before it verifies acknowledges them."""
 
 from __future__ import annotations
 
 import uuid
 from typing import Any
 
-import httpx
 import pytest
 from hypothesis import HealthCheck, given, settings
 
 from contract_tests.webhooks import other_products
-from contract_tests.webhooks.conftest import PlaidSide
+from contract_tests.webhooks.conftest import PlaidSide, assert_delivered, assert_refused
 from contract_tests.webhooks.payloads import codes, examples, strategy
 from plaid_refresh.webhooks import forgeries
 
 CODES = codes()
-
-
-def _accepted(response: httpx.Response) -> bool:
-    return 200 <= response.status_code < 300
-
-
-def _assert_accepted(response: httpx.Response, what: str) -> None:
-    assert _accepted(response), (
-        f"a genuine {what} was refused: HTTP {response.status_code} {response.text[:200]}"
-    )
+ENVIRONMENTS = ("sandbox", "production")
+WHERE = [(code, environment) for code in CODES for environment in ENVIRONMENTS]
 
 
 @pytest.mark.parametrize("code", CODES)
 def test_accepts_the_spec_example(plaid: PlaidSide, code: str) -> None:
-    _assert_accepted(plaid.send_signed(examples()[code]), f"{code} (spec example)")
+    assert_delivered(plaid.send_signed(examples()[code]), f"{code} (spec example)")
 
 
 @pytest.mark.parametrize("code", CODES)
 def test_accepts_payloads_generated_from_the_spec(plaid: PlaidSide, code: str) -> None:
     @settings(
-        max_examples=8,
+        max_examples=6,
         derandomize=True,
         deadline=None,
         database=None,
@@ -45,7 +38,7 @@ def test_accepts_payloads_generated_from_the_spec(plaid: PlaidSide, code: str) -
     )
     @given(payload=strategy(code))
     def check(payload: dict[str, Any]) -> None:
-        _assert_accepted(plaid.send_signed(payload), f"{code} (generated from the spec)")
+        assert_delivered(plaid.send_signed(payload), f"{code} (generated from the spec)")
 
     check()
 
@@ -53,67 +46,90 @@ def test_accepts_payloads_generated_from_the_spec(plaid: PlaidSide, code: str) -
 def test_accepts_a_retry_of_the_same_webhook(plaid: PlaidSide) -> None:
     """Plaid retries resend the same body with a fresh signature: acknowledge it (a duplicate)."""
     body = plaid.fresh_body("SYNC_UPDATES_AVAILABLE")
-    _assert_accepted(plaid.post({"Plaid-Verification": plaid.signer.sign(body)}, body), "webhook")
-    _assert_accepted(plaid.post({"Plaid-Verification": plaid.signer.sign(body)}, body), "retried webhook")
+    assert_delivered(plaid.deliver(body), "webhook")
+    assert_delivered(plaid.deliver(body), "retried webhook (same body, new signature)")
+    assert_delivered(plaid.deliver(body), "second retry")
 
 
 def test_matches_the_header_name_case_insensitively(plaid: PlaidSide) -> None:
-    body = plaid.fresh_body()
-    _assert_accepted(plaid.post({"plaid-verification": plaid.signer.sign(body)}, body), "webhook")
+    for name in ("plaid-verification", "PLAID-VERIFICATION"):
+        body = plaid.fresh_body()
+        assert_delivered(plaid.post({name: plaid.token(body)}, body), f"webhook with header {name!r}")
 
 
-def _assert_rejected(plaid: PlaidSide, name: str) -> None:
+def _refuses(plaid: PlaidSide, name: str, code: str, environment: str) -> None:
     forgery = forgeries.BY_NAME[name]
-    headers, body = forgery(plaid.signer, plaid.fresh_body())
-    response = plaid.post(headers, body)
-    assert not _accepted(response), (
-        f"the receiver accepted a forged webhook ({name}: {forgery.build.__doc__ or name}) "
-        f"with HTTP {response.status_code}"
-    )
+    headers, body = forgery(plaid.signer, plaid.fresh_body(code, environment=environment))
+    what = f"a forged {code} webhook ({environment}; {name}: {forgery.build.__doc__ or name})"
+    assert_refused(plaid.post(headers, body), what)
 
 
-def test_rejects_a_bad_signature(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "bad_signature")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_a_bad_signature(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "bad_signature", code, environment)
 
 
-def test_rejects_the_wrong_key_under_the_genuine_kid(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "wrong_key")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_the_wrong_key_under_the_genuine_kid(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "wrong_key", code, environment)
 
 
-def test_rejects_an_unknown_key_id(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "unknown_key")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_an_unknown_key_id(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "unknown_key", code, environment)
 
 
-def test_rejects_an_expired_iat(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "expired_iat")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_an_expired_iat(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "expired_iat", code, environment)
 
 
-def test_rejects_an_iat_far_in_the_future(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "future_iat")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_an_iat_far_in_the_future(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "future_iat", code, environment)
 
 
-def test_rejects_a_tampered_body(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "tampered_body")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_a_tampered_body(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "tampered_body", code, environment)
 
 
-def test_rejects_alg_none(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "alg_none")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_alg_none(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "alg_none", code, environment)
 
 
-def test_rejects_hs256_signed_with_the_public_key(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "hs256_public_key")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_hs256_signed_with_the_public_key(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "hs256_public_key", code, environment)
 
 
-def test_rejects_a_missing_header(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "missing_header")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_a_missing_header(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "missing_header", code, environment)
 
 
-def test_rejects_a_header_that_is_not_a_jwt(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "not_a_jwt")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_a_header_that_is_not_a_jwt(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "not_a_jwt", code, environment)
 
 
-def test_rejects_a_jwt_without_the_body_hash(plaid: PlaidSide) -> None:
-    _assert_rejected(plaid, "missing_body_hash")
+@pytest.mark.parametrize(("code", "environment"), WHERE)
+def test_rejects_a_jwt_without_the_body_hash(plaid: PlaidSide, code: str, environment: str) -> None:
+    _refuses(plaid, "missing_body_hash", code, environment)
+
+
+RESENT = ("bad_signature", "wrong_key", "unknown_key", "alg_none", "expired_iat", "missing_header")
+
+
+@pytest.mark.parametrize("name", RESENT)
+def test_rejects_a_known_body_resent_with_a_bad_signature(plaid: PlaidSide, name: str) -> None:
+    """A body the receiver has accepted, replayed with a forged header: verify before deduplicating."""
+    body = plaid.fresh_body("SYNC_UPDATES_AVAILABLE")
+    assert_delivered(plaid.deliver(body), "webhook")
+    headers, same = forgeries.BY_NAME[name](plaid.signer, body)
+    assert same == body
+    assert_refused(plaid.post(headers, body), f"an accepted body re-sent with a forged header ({name})")
 
 
 def test_every_forgery_has_a_test() -> None:
@@ -122,7 +138,7 @@ def test_every_forgery_has_a_test() -> None:
     import sys
 
     source = inspect.getsource(sys.modules[__name__])
-    missing = [f.name for f in forgeries.FORGERIES if f'_assert_rejected(plaid, "{f.name}")' not in source]
+    missing = [f.name for f in forgeries.FORGERIES if f'_refuses(plaid, "{f.name}"' not in source]
     assert not missing, f"forgeries without a contract test: {missing}"
 
 
@@ -130,4 +146,4 @@ def test_every_forgery_has_a_test() -> None:
 def test_acknowledges_genuine_webhooks_it_does_not_handle(plaid: PlaidSide, name: str) -> None:
     """Another product's webhook (the Item's one URL gets them all) is acknowledged, never refused."""
     payload = {**other_products.payload(name), "item_id": f"contract-{uuid.uuid4().hex}"}
-    _assert_accepted(plaid.send_signed(payload), f"{name} webhook (another product's)")
+    assert_delivered(plaid.send_signed(payload), f"{name} webhook (another product's)")
