@@ -1,6 +1,14 @@
 """The verifier's keys: loading a fetched JWK (refusing any field it cannot understand), caching
-keys per kid, remembering unknown kids for a while, one fetch per kid at a time whoever asks, and a
-bound on how many fetches a window may start (a flood of forged kids costs at most that many)."""
+keys per kid, one fetch per kid at a time whoever asks, a bound on fruitless fetches per window, and
+a memory of unknown kids that answers for them once fetches grow scarce.
+
+Only fruitless fetches (an unknown kid, an unusable key, a failed fetch) count against the bound: a
+kid that names a real key cannot be invented, so the keys Plaid really uses need no bound. Past it,
+no new kid is fetched until the window moves on (KeyFetchRateLimited: a 5xx, Plaid delivers again).
+An unknown kid is remembered; while fruitless fetches stay under half the bound it is still asked
+again (a key published a moment after its first use is then found at once), beyond that it is
+answered from memory. So a flood of forged kids, one kid or many, costs at most `max_fetches` key
+server calls per window."""
 
 from __future__ import annotations
 
@@ -31,7 +39,7 @@ ALGORITHM = "ES256"
 DEFAULT_KEY_REFRESH = 24 * 3600.0  # re-fetch a cached current key after this long, to learn its expiry
 DEFAULT_UNKNOWN_KID_TTL = 300.0  # an unknown kid is not asked about again for this long
 DEFAULT_MAX_UNKNOWN_KIDS = 10_000  # unknown kids remembered at most (oldest forgotten first)
-DEFAULT_MAX_FETCHES = 10  # key fetches started per fetch window at most
+DEFAULT_MAX_FETCHES = 60  # fruitless key fetches per fetch window at most (1 a second)
 DEFAULT_FETCH_WINDOW = 60.0
 DEFAULT_FETCH_WAIT = 30.0  # a caller waits this long at most for another caller's fetch of its kid
 
@@ -122,9 +130,13 @@ class KeyCache:
         )
         self.fetches: deque[float] = deque()
 
+    def _purge(self, now: float) -> None:
+        while self.fetches and self.fetches[0] <= now - self.fetch_window:
+            self.fetches.popleft()
+
     def lookup(self, kid: str, now: float) -> CachedKey | None:
         """A cached key usable without asking the key server; raises UnknownKey for a kid known
-        to be unknown; None when a fetch is needed."""
+        to be unknown while fetches are scarce; None when a fetch is needed."""
         cached = self.keys.get(kid)
         if cached is not None and (
             cached.expired_at is not None or now - cached.fetched_at < self.key_refresh
@@ -133,20 +145,25 @@ class KeyCache:
         remembered = self.unknown.get(kid)
         if remembered is not None:
             until, cls, message = remembered
-            if now < until:
-                raise cls(message)
-            del self.unknown[kid]
+            if now >= until:
+                del self.unknown[kid]
+            else:
+                self._purge(now)
+                if 2 * len(self.fetches) >= self.max_fetches:
+                    raise cls(message)
         return None
 
     def start_fetch(self, now: float) -> None:
-        """Count a fetch, or raise KeyFetchRateLimited past `max_fetches` per `fetch_window`."""
-        while self.fetches and self.fetches[0] <= now - self.fetch_window:
-            self.fetches.popleft()
+        """Raise KeyFetchRateLimited once `max_fetches` fruitless fetches fell in `fetch_window`."""
+        self._purge(now)
         if len(self.fetches) >= self.max_fetches:
             raise KeyFetchRateLimited(
-                f"more than {self.max_fetches} key fetches in {self.fetch_window:g}s: not asking the key "
+                f"{self.max_fetches} fruitless key fetches in {self.fetch_window:g}s: not asking the key "
                 "server now (answer 5xx; Plaid delivers again later)"
             )
+
+    def fruitless(self, now: float) -> None:
+        """Count a fetch that found no usable key."""
         self.fetches.append(now)
 
     def store(self, kid: str, key: CachedKey) -> None:
@@ -226,8 +243,10 @@ class SyncKeys:
                 self._flights.pop(kid, None)
                 if flight.key is not None:
                     self._cache.store(kid, flight.key)
-                elif isinstance(flight.error, UnknownKey | UnsupportedAlgorithm):
-                    self._cache.remember_unknown(kid, flight.error, now)
+                else:
+                    self._cache.fruitless(now)
+                    if isinstance(flight.error, UnknownKey | UnsupportedAlgorithm):
+                        self._cache.remember_unknown(kid, flight.error, now)
             flight.done.set()
         return flight.key
 
@@ -269,6 +288,7 @@ class AsyncKeys:
                 raise KeyFetchError(f"the key fetcher failed: {type(exc).__name__}") from exc
             key = load_key(kid, jwk, now)
         except BaseException as error:
+            self._cache.fruitless(now)
             if isinstance(error, UnknownKey | UnsupportedAlgorithm):
                 self._cache.remember_unknown(kid, error, now)
             if not flight.done():

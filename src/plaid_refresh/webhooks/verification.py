@@ -9,8 +9,9 @@ returns the parsed webhook (a generated model from `plaid_refresh_client.models`
    with the public key never reach a verification routine) and carries a `kid`;
 3. the key for that `kid` is fetched with /webhook_verification_key/get through the toolkit's client
    (`key_fetching`: one total deadline, a size cap), cached per `kid`, and rejected when it has
-   expired or a field of it cannot be understood; unknown kids are remembered for a while, one
-   fetch per kid runs at a time, and fetches per minute are bounded (`key_cache`);
+   expired or a field of it cannot be understood; one fetch per kid runs at a time, fruitless
+   fetches per minute are bounded, and unknown kids are answered from memory under pressure
+   (`key_cache`);
 4. the ES256 signature verifies with that key (PyJWT, `algorithms=["ES256"]` only);
 5. `iat` is a finite number, at most `max_age` seconds old and at most `max_future_skew` seconds ahead;
 6. `request_body_sha256` is 64 hex digits equal to the SHA-256 of the raw body (constant-time);
@@ -243,11 +244,12 @@ class _Options:
 
 class WebhookVerifier:
     """Verifies webhooks; thread-safe. Keys are fetched once per kid (concurrent first uses of a kid
-    share one fetch, and its failure) and cached; current keys are re-fetched after `key_refresh`
-    seconds to learn whether they expired. A kid the key server does not know is not asked about
-    again for `unknown_kid_ttl` seconds (at most `max_unknown_kids` remembered), and at most
-    `max_key_fetches` fetches start per `fetch_window` seconds: beyond, KeyFetchRateLimited (a 5xx
-    for Plaid, which delivers again later)."""
+    share one fetch, and its outcome) and cached; current keys are re-fetched after `key_refresh`
+    seconds to learn whether they expired. At most `max_key_fetches` fruitless fetches (unknown kid,
+    unusable key, failed fetch) per `fetch_window` seconds: beyond, KeyFetchRateLimited (a 5xx for
+    Plaid, which delivers again later). A kid the key server does not know is remembered for
+    `unknown_kid_ttl` seconds (at most `max_unknown_kids`) and answered from memory once half that
+    bound is used (see plaid_refresh.webhooks.key_cache)."""
 
     def __init__(
         self,
