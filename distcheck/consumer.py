@@ -6,8 +6,10 @@
 2. `mypy --strict` checks examples/consumer/refresh_items.py against that venv (--python-executable: the
    installed wheels and their py.typed, never the repository's sources), and a probe with a deliberate
    type error must fail, which proves mypy sees real types rather than Any.
-3. A second clean venv gets the runtime wheel with its [server] extra and runs `plaid-refresh serve` on
-   127.0.0.1; the consumer, run by the first venv's python, refreshes against it.
+3. A second clean venv gets the runtime wheel with its [server] and [contract] extras and runs
+   `plaid-refresh serve` on 127.0.0.1; the consumer, run by the first venv's python, refreshes against it,
+   and `plaid-refresh-contract --base-url ... --junitxml ...` runs the contract suite against it, as another
+   repository's CI would.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ def wrong(client: PlaidRefreshClient) -> int:
 HEALTHY, LOGIN_REQUIRED = "access-sandbox-healthy", "access-sandbox-item-login-required"
 SERVER_START_TIMEOUT_S = 60
 CONSUMER_TIMEOUT_S = 60
+CONTRACT_TIMEOUT_S = 300
 
 
 def _free_port() -> int:
@@ -73,6 +76,18 @@ def check_runtime_venv(runtime: Venv) -> None:
     if extra:
         raise StepFailed(f"the runtime client brought in server or test packages: {', '.join(extra)}")
     print(f"    runtime venv: {len(installed)} distributions, httpx {OLDER_HTTPX} kept, none of the server's")
+
+
+def check_missing_extras_are_named(runtime: Venv, workdir: Path) -> None:
+    """Without its extra, the server says which extra to install (no traceback)."""
+    command = [str(runtime.root / "bin" / "plaid-refresh"), "serve", "--port", "0"]
+    print("  - plaid-refresh serve without the [server] extra", flush=True)
+    result = subprocess.run(  # noqa: S603
+        command, cwd=workdir, env=clean_env(), capture_output=True, text=True, timeout=60, check=False
+    )
+    if result.returncode != 2 or "[server] extra" not in result.stderr or "Traceback" in result.stderr:
+        raise StepFailed(f"serve without [server]: exit {result.returncode}, {result.stderr.strip()!r}")
+    print(f"    {result.stderr.strip()[:110]}...")
 
 
 def typecheck(runtime: Venv, workdir: Path) -> None:
@@ -119,6 +134,22 @@ def run_against_server(runtime: Venv, server_venv: Venv, workdir: Path) -> None:
             env=env,
             timeout=CONSUMER_TIMEOUT_S,
         )
+        junit = workdir / "reports" / "contract-junit.xml"
+        contract = [
+            str(server_venv.root / "bin" / "plaid-refresh-contract"),
+            "--base-url",
+            env["PLAID_BASE_URL"],
+        ]
+        suite = run(
+            "plaid-refresh-contract against the server (the [contract] extra)",
+            [*contract, "--junitxml", str(junit)],
+            cwd=workdir,
+            env={**env, "PLAID_ACCESS_TOKEN": "access-sandbox-user-good"},
+            timeout=CONTRACT_TIMEOUT_S,
+        )
+        if not junit.is_file() or "<testsuite" not in junit.read_text(encoding="utf-8"):
+            raise StepFailed(f"plaid-refresh-contract wrote no JUnit report at {junit}")
+        print(f"    contract suite: {(suite.strip().splitlines() or ['?'])[-1]}; JUnit in reports/")
     finally:
         server.terminate()
         try:
@@ -160,12 +191,13 @@ def main(argv: list[str] | None = None) -> int:
             check_runtime_venv(runtime)
             app = workdir / "app"
             app.mkdir()
+            check_missing_extras_are_named(runtime, app)
             typecheck(runtime, app)
             server_venv = Venv.create(workdir / "server", args.uv)
             server_venv.install(
-                "the runtime wheel with [server], by file",
+                "the runtime wheel with [server,contract], by file",
                 [
-                    file_requirement(wheels[RUNTIME], frozenset({"server"})),
+                    file_requirement(wheels[RUNTIME], frozenset({"server", "contract"})),
                     file_requirement(wheels[GENERATED]),
                 ],
             )

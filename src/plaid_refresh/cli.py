@@ -4,11 +4,14 @@ reference server. To add one: write `_add_<name>(subparsers)` that sets `handler
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
+
+from plaid_refresh.extras import MissingExtra
 
 EPILOG_SERVE = """\
 credentials:
@@ -61,6 +64,22 @@ def _positive_int(text: str) -> int:
     return value
 
 
+def _timeout(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}") from None
+    if not 0.0 < value <= 3600.0:  # NaN fails too
+        raise argparse.ArgumentTypeError(f"must be > 0 and <= 3600 seconds, got {text}")
+    return value
+
+
+def _non_empty(text: str) -> str:
+    if not text or text != text.strip():
+        raise argparse.ArgumentTypeError("must be a non-empty value without surrounding spaces")
+    return text
+
+
 def _port(text: str) -> int:
     try:
         value = int(text)
@@ -72,7 +91,9 @@ def _port(text: str) -> int:
 
 
 def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
-    from plaid_refresh.server.config import DEFAULT_MAX_BODY_BYTES, ENVIRONMENTS
+    from plaid_refresh.server.config import DEFAULT_MAX_BODY_BYTES, ENVIRONMENTS, ConnectionLimits
+
+    limits = ConnectionLimits()
 
     parser = subparsers.add_parser(
         "serve",
@@ -104,11 +125,13 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
     )
     add(
         "--client-id",
+        type=_non_empty,
         metavar="ID",
         help="accepted client_id (default: $PLAID_CLIENT_ID, else the built-in one)",
     )
     add(
         "--secret",
+        type=_non_empty,
         metavar="SECRET",
         help="accepted secret (default: $PLAID_SECRET, else the built-in one; prefer the env var: "
         "command lines are visible to other users)",
@@ -166,6 +189,45 @@ def _add_serve(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) 
         default=DEFAULT_MAX_BODY_BYTES,
         metavar="N",
         help="larger bodies get INVALID_BODY (default: %(default)s)",
+    )
+    add(
+        "--max-header-bytes",
+        type=_positive_int,
+        default=limits.max_header_bytes,
+        metavar="N",
+        help="a longer request line + headers gets INVALID_HEADERS and the connection closes "
+        "(default: %(default)s)",
+    )
+    add(
+        "--header-timeout",
+        type=_timeout,
+        default=limits.header_timeout,
+        metavar="SECONDS",
+        help="a request's headers must arrive within this long of the connection (or of the request's "
+        "first byte); else the connection closes (default: %(default)g)",
+    )
+    add(
+        "--body-timeout",
+        type=_timeout,
+        default=limits.body_timeout,
+        metavar="SECONDS",
+        help="a request's body must arrive within this long of its headers; else the connection closes and "
+        "nothing is executed (default: %(default)g)",
+    )
+    add(
+        "--idle-timeout",
+        type=_timeout,
+        default=limits.idle_timeout,
+        metavar="SECONDS",
+        help="a kept-alive connection with no request for this long is closed (default: %(default)g)",
+    )
+    add(
+        "--max-connections",
+        type=_positive_int,
+        default=limits.max_connections,
+        metavar="N",
+        help="open connections at once; one more is answered 503 PLANNED_MAINTENANCE and closed "
+        "(default: %(default)s; keep it under the process's file-descriptor limit)",
     )
     add(
         "--access-log",
@@ -231,6 +293,8 @@ def _credential(flag: str | None, env: str) -> tuple[str | None, str]:
 
 
 def _serve(args: argparse.Namespace) -> int:
+    import sqlite3
+
     import uvicorn
 
     from plaid_refresh.server import (
@@ -241,7 +305,8 @@ def _serve(args: argparse.Namespace) -> int:
         StoreError,
         create_app,
     )
-    from plaid_refresh.server.http_protocol import PlaidHttpToolsProtocol
+    from plaid_refresh.server.config import ConnectionLimits
+    from plaid_refresh.server.serving import uvicorn_config
     from plaid_refresh.webhooks.delivery import RetryPolicy
 
     client_id, client_id_source = _credential(args.client_id, "PLAID_CLIENT_ID")
@@ -269,6 +334,17 @@ def _serve(args: argparse.Namespace) -> int:
     except (ItemsFileError, StoreError) as exc:
         print(f"plaid-refresh serve: error: {exc}", file=sys.stderr)
         return 2
+    except sqlite3.Error as exc:  # the webhook outbox's table in --db (the store checked its own)
+        problem = f"{args.db}: cannot use as the server database: {exc}"
+        print(f"plaid-refresh serve: error: {problem}", file=sys.stderr)
+        return 2
+    limits = ConnectionLimits(
+        max_header_bytes=args.max_header_bytes,
+        header_timeout=args.header_timeout,
+        body_timeout=args.body_timeout,
+        idle_timeout=args.idle_timeout,
+        max_connections=args.max_connections,
+    )
     # Only once the server will really run: a refused start must not leave handlers on a stream it never owns.
     _configure_logging(args.log_level)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
@@ -281,18 +357,21 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
         flush=True,
     )
-    uvicorn.run(
+    config_ = uvicorn_config(
         app,
+        limits,
         host=args.host,
         port=args.port,
-        http=PlaidHttpToolsProtocol,  # httptools; bytes that are not HTTP get a Plaid error too
-        loop="uvloop",
         lifespan="on",
-        access_log=False,
         log_level=args.log_level,
         timeout_graceful_shutdown=30,
         log_config=None,
     )
+    server = uvicorn.Server(config_)
+    with contextlib.suppress(KeyboardInterrupt):
+        server.run()
+    if not server.started:  # e.g. the port is in use (uvicorn logged why); uvicorn.run's exit status
+        return 3
     return 0
 
 
@@ -321,9 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         code: int = args.handler(args)
+    except MissingExtra as exc:  # a plain install: the server's dependencies are an extra
+        print(f"plaid-refresh: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return code

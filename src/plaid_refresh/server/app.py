@@ -28,7 +28,14 @@ import orjson
 from plaid_refresh.redaction import scrub
 from plaid_refresh.server.config import ServerConfig
 from plaid_refresh.server.errors import error_body
-from plaid_refresh.server.items import CAPITAL_ONE, TOKEN_PATTERN, Item, builtin_items, load_items_file
+from plaid_refresh.server.items import (
+    CAPITAL_ONE,
+    TOKEN_PATTERN,
+    Item,
+    ItemsFileError,
+    builtin_items,
+    load_items_file,
+)
 from plaid_refresh.server.ratelimit import SlidingWindowLimiter
 from plaid_refresh.server.request_ids import RequestIds
 from plaid_refresh.server.simulation import simulate, webhook_payloads
@@ -84,6 +91,10 @@ class _BodyTooLarge(Exception):
     pass
 
 
+class _Disconnected(Exception):
+    """The caller went away before its request was complete: nothing is executed, nothing answered."""
+
+
 class ReferenceServer:
     """The ASGI application. Build it with `create_app`."""
 
@@ -109,24 +120,31 @@ class ReferenceServer:
             "transactionsRefresh": self._refresh,
             "webhookVerificationKeyGet": self._verification_key,
         }
+        builtin = builtin_items(config.environment) if config.include_builtin_items else ()
+        from_file = load_items_file(config.items_path) if config.items_path is not None else ()
+        _check_builtin_ids(builtin, from_file, str(config.items_path))
         self.store: MemoryStore = open_store(config.db_path)
-        loaded = list(builtin_items(config.environment)) if config.include_builtin_items else []
-        if config.items_path is not None:
-            loaded.extend(load_items_file(config.items_path))
-        loaded.extend(items)
-        self.store.put_items(loaded)
-        if signer is None:
-            signer = self.store.signer()
-        if signer is None:
-            signer = WebhookSigner.generate()
-            self.store.save_signer(signer)
-        self.signer = signer
-        self._jwk = signer.public_jwk()
-        # Built-in delivery: a durable outbox in the same database, signed with this signer.
-        self.outbox: WebhookOutbox | None = None
-        if webhook_delivery is not None and self._sink is None:
-            self.outbox = WebhookOutbox(signer, path=config.db_path, policy=webhook_delivery)
-            self._sink = self.outbox.enqueue
+        try:
+            # Items kept in --db (e.g. a webhook URL an earlier Items file gave a built-in Item) win over the
+            # built-in defaults; this start's Items file and `items` win over both.
+            stored = self.store.items
+            loaded = [item for item in builtin if item.access_token not in stored]
+            self.store.put_items([*loaded, *from_file, *items])
+            if signer is None:
+                signer = self.store.signer()
+            if signer is None:
+                signer = WebhookSigner.generate()
+                self.store.save_signer(signer)
+            self.signer = signer
+            self._jwk = signer.public_jwk()
+            # Built-in delivery: a durable outbox in the same database, signed with this signer.
+            self.outbox: WebhookOutbox | None = None
+            if webhook_delivery is not None and self._sink is None:
+                self.outbox = WebhookOutbox(signer, path=config.db_path, policy=webhook_delivery)
+                self._sink = self.outbox.enqueue
+        except BaseException:
+            self.store.close()  # releases the database's lock: a fixed configuration can start at once
+            raise
         self.limiter = (
             SlidingWindowLimiter(config.item_limit_per_minute, config.client_limit_per_minute, clock)
             if config.rate_limit
@@ -134,6 +152,7 @@ class ReferenceServer:
         )
         self._client_id = config.client_id.encode()
         self._secret = config.secret.encode()
+        self._credentials = (config.secret, config.client_id)  # never echoed, even as a field name
         self._log_access = config.access_log
         self._request_ids = RequestIds()
         self._closed = False
@@ -178,6 +197,8 @@ class ReferenceServer:
         request_id = self._request_id()
         try:
             response = await self._handle(scope, receive, request_id)
+        except _Disconnected:
+            return
         except Exception as exc:  # the top-level guard: never a bare 500, never a traceback on the wire
             self._log_unexpected(exc, request_id)
             response = _error("INTERNAL_SERVER_ERROR", request_id)
@@ -194,6 +215,8 @@ class ReferenceServer:
     async def _read_body(self, receive: Receive) -> bytes:
         limit = self.config.max_body_bytes
         message = await receive()
+        if message["type"] == "http.disconnect":
+            raise _Disconnected
         body: bytes = message.get("body", b"")
         if not message.get("more_body", False):
             if len(body) > limit:
@@ -204,7 +227,7 @@ class ReferenceServer:
         while message.get("more_body", False):
             message = await receive()
             if message["type"] == "http.disconnect":
-                break
+                raise _Disconnected
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > limit:
@@ -220,7 +243,7 @@ class ReferenceServer:
             response = _error("METHOD_NOT_ALLOWED", request_id, f"{operation.path} only accepts POST")
             response.headers = (_ALLOW,)
             return response
-        content_type = version = header_client_id = header_secret = content_length = None
+        content_type = version = header_client_id = header_secret = content_length = upgrade = None
         for name, value in scope["headers"]:
             if name == b"content-type":
                 content_type = value
@@ -232,8 +255,13 @@ class ReferenceServer:
                 header_secret = value
             elif name == b"content-length":
                 content_length = value
+            elif name == b"upgrade":
+                upgrade = value
         if content_type is None or not _is_json(content_type):
             return _error("INVALID_HEADERS", request_id)
+        if upgrade is not None:
+            # Never switched to (WebSocket, h2c); llhttp leaves the body unread: refuse, the protocol closes.
+            return _error("INVALID_HEADERS", request_id, "protocol upgrades are not supported: use HTTP/1.1")
         if version is not None and not operation.check_version(version.decode("latin-1")):
             return _error("INCOMPATIBLE_API_VERSION", request_id)
         limit = self.config.max_body_bytes
@@ -254,7 +282,7 @@ class ReferenceServer:
             return _error("INVALID_BODY", request_id)
         if type(data) is not dict:
             return _error("INVALID_BODY", request_id, "the body must be a JSON object")
-        problem = operation.check_body(data)
+        problem = operation.check_body(data, self._credentials)
         if problem is not None:
             return _error(problem.code, request_id, problem.message)
         # Credentials: a body field wins over its header, as at Plaid.
@@ -378,6 +406,19 @@ class ReferenceServer:
         text = "".join(traceback.format_exception(exc))
         text = scrub(text, (self.config.secret, self.config.client_id, *self.store.items))
         logger.error(orjson.dumps({"event": what, "request_id": request_id, "traceback": text}).decode())
+
+
+def _check_builtin_ids(builtin: Iterable[Item], from_file: Iterable[Item], source: str) -> None:
+    """An Items-file entry may redefine a built-in token, but not take a built-in Item's id under another
+    token: two tokens would then share one Item's history and rate limit, and the store would drop one."""
+    owners = {item.item_id: item.access_token for item in builtin}
+    for index, item in enumerate(from_file):
+        owner = owners.get(item.item_id)
+        if owner is not None and owner != item.access_token:
+            raise ItemsFileError(
+                f"{source}: items[{index}]: item_id {item.item_id!r} belongs to the built-in Item {owner}; "
+                "choose another item_id (or use that access_token to redefine the built-in Item)"
+            )
 
 
 def create_app(

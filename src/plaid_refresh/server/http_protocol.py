@@ -1,19 +1,32 @@
-"""uvicorn's httptools protocol, except that bytes which are not valid HTTP get a Plaid error.
+"""uvicorn's httptools protocol with the reference server's connection limits and Plaid-shaped refusals.
 
-uvicorn answers a request its parser rejects (not HTTP at all, a bad request line or header line, a bad
-Content-Length or chunk) itself, before any application runs, with a text/plain 400 "Invalid HTTP
-request received.". `PlaidHttpToolsProtocol` answers the same 400 as a complete Plaid error instead:
-INVALID_REQUEST / INVALID_BODY, built by `errors.error_body` from the spec's example like every other
-error, with a fresh request_id, `Content-Type: application/json` and `Connection: close`.
+What it changes, and only that (parsing and every request the app sees stay uvicorn's own code):
+- Bytes that are not valid HTTP (uvicorn would answer a text/plain 400 before any app runs) get a complete
+  Plaid error: 400 INVALID_REQUEST / INVALID_BODY, with a fresh request_id and `Connection: close`.
+- A request head (request line + headers) over `ConnectionLimits.max_header_bytes` gets 400 INVALID_HEADERS
+  and the connection closes; httptools itself has no limit (a 64 MB header line stalled the loop for seconds).
+- `Upgrade` (WebSocket, h2c) is never honoured: the request is served by the app as plain HTTP/1.1 and the
+  connection closes after the answer. No WebSocket library is ever handed the request (and its headers).
+- A head must arrive within `header_timeout`, a body within `body_timeout` of its head, and a kept-alive
+  connection may idle `idle_timeout`; a connection out of time is closed (its request never executed).
+  Deadlines are checked by one sweep per server (a few times a second), not a timer per request.
+- Over `max_connections` open connections, a new one is answered 503 PLANNED_MAINTENANCE and closed.
 
-Only that error path is overridden: parsing and every request the app sees are uvicorn's own code.
-Serve with `uvicorn.run(app, http=PlaidHttpToolsProtocol, loop="uvloop", ...)`.
+Serve with `plaid_refresh.server.serving` (it builds uvicorn's Config with these), or
+`uvicorn.run(app, http=protocol_with_limits(ConnectionLimits()), ws="none", loop="uvloop", ...)`.
 """
 
 from __future__ import annotations
 
-from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+import asyncio
+import weakref
+from typing import Any, ClassVar
 
+import httptools
+from uvicorn.protocols.http.httptools_impl import STATUS_LINE, HttpToolsProtocol
+from uvicorn.server import ServerState
+
+from plaid_refresh.server.config import ConnectionLimits
 from plaid_refresh.server.errors import error_body
 from plaid_refresh.server.request_ids import RequestIds
 
@@ -21,12 +34,18 @@ INVALID_HTTP_CODE = "INVALID_BODY"
 INVALID_HTTP_MESSAGE = "the request could not be parsed as HTTP/1.1"
 
 _REQUEST_IDS = RequestIds()
+# One deadline sweep per running server (uvicorn's ServerState), while it has connections.
+_SWEEPS: weakref.WeakKeyDictionary[ServerState, asyncio.TimerHandle] = weakref.WeakKeyDictionary()
 
 
-def invalid_http_response(default_headers: list[tuple[bytes, bytes]]) -> bytes:
-    """The whole HTTP/1.1 response (status line, headers, body) for a request that is not valid HTTP."""
+def plaid_error_response(
+    default_headers: list[tuple[bytes, bytes]],
+    code: str = INVALID_HTTP_CODE,
+    message: str = INVALID_HTTP_MESSAGE,
+) -> bytes:
+    """A whole HTTP/1.1 response (status line, headers, body) carrying the Plaid error `code`, closing."""
     request_id = _REQUEST_IDS.next_id()
-    status, body = error_body(INVALID_HTTP_CODE, request_id, INVALID_HTTP_MESSAGE)
+    status, body = error_body(code, request_id, message)
     head = [STATUS_LINE[status]]
     for name, value in default_headers:
         head += [name, b": ", value, b"\r\n"]
@@ -41,12 +60,151 @@ def invalid_http_response(default_headers: list[tuple[bytes, bytes]]) -> bytes:
     return b"".join(head) + body
 
 
+def invalid_http_response(default_headers: list[tuple[bytes, bytes]]) -> bytes:
+    """The whole HTTP/1.1 response for a request that is not valid HTTP."""
+    return plaid_error_response(default_headers)
+
+
+class _HeadRefused(Exception):
+    """Raised in a parser callback to stop parsing a request already answered (httptools re-raises it as
+    HttpParserCallbackError, which data_received expects)."""
+
+
 class PlaidHttpToolsProtocol(HttpToolsProtocol):
-    """HttpToolsProtocol whose answer to unparseable HTTP is a Plaid error object (see the module doc)."""
+    """HttpToolsProtocol with connection limits and Plaid-shaped refusals (see the module doc)."""
+
+    limits: ClassVar[ConnectionLimits] = ConnectionLimits()
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]  # uvicorn types it int
+        self._deadline: float | None = None  # when reading the current request must be done
+        self._head_bytes = 0
+        self._reading_head = True
+        self._closing_for_good = False  # refused, over a limit or upgraded: no more bytes are parsed
+
+    # -- connection ---------------------------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.Transport) -> None:  # type: ignore[override]
+        if len(self.connections) >= self.limits.max_connections:
+            self.transport = transport
+            self._closing_for_good = True
+            message = f"the server is at its limit of {self.limits.max_connections} connections; retry later"
+            transport.write(
+                plaid_error_response(self.server_state.default_headers, "PLANNED_MAINTENANCE", message)
+            )
+            transport.close()
+            return
+        super().connection_made(transport)
+        self._deadline = self.loop.time() + self.limits.header_timeout
+        if self.server_state not in _SWEEPS:
+            self._schedule_sweep()
+
+    def data_received(self, data: bytes) -> None:
+        if self._closing_for_good:
+            return
+        self._unset_keepalive_if_required()
+        if self._reading_head:
+            self._head_bytes += len(data)
+        try:
+            self.parser.feed_data(data)
+        except httptools.HttpParserUpgrade:
+            self._refuse_upgrade()
+            return
+        except httptools.HttpParserError:
+            if not self._closing_for_good:  # else a callback below refused the request and answered
+                self.logger.warning("Invalid HTTP request received.")
+                self.send_400_response("Invalid HTTP request received.")
+            return
+        # Checked after each read, so at most one read (<= 256 KiB) past the limit is ever parsed.
+        if self._reading_head and self._head_bytes > self.limits.max_header_bytes:
+            self._refuse_head()
+
+    def _refuse_head(self) -> None:
+        limit = self.limits.max_header_bytes
+        message = f"the request line and headers are larger than the {limit}-byte limit"
+        self._close_with(plaid_error_response(self.server_state.default_headers, "INVALID_HEADERS", message))
 
     def send_400_response(self, msg: str) -> None:
-        # uvicorn 0.54.0 calls this (only) from data_received on httptools.HttpParserError, after logging
-        # `msg`. It relies on uvicorn's per-connection attributes `server_state` (default headers: date,
-        # server) and `transport`, as uvicorn's own implementation does.
-        self.transport.write(invalid_http_response(self.server_state.default_headers))
-        self.transport.close()
+        # uvicorn 0.54.0 calls this only on httptools.HttpParserError (not HTTP at all); answer a Plaid error.
+        self._close_with(invalid_http_response(self.server_state.default_headers))
+
+    def _close_with(self, response: bytes) -> None:
+        self._closing_for_good = True
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.write(response)
+            self.transport.close()
+
+    def _refuse_upgrade(self) -> None:
+        """Serve the request as plain HTTP/1.1 (the app answers it), then close: never switch protocols."""
+        self._closing_for_good = True
+        if self.cycle is not None and not self.cycle.response_complete:
+            self.cycle.keep_alive = False
+        elif not self.transport.is_closing():
+            self.transport.close()
+
+    def _should_upgrade_to_ws(self) -> bool:
+        return False
+
+    # -- parser callbacks (per request) ---------------------------------------------------------------
+
+    def on_message_begin(self) -> None:
+        super().on_message_begin()
+        if self._deadline is None:  # the first byte after an idle keep-alive wait
+            self._deadline = self.loop.time() + self.limits.header_timeout
+
+    def on_headers_complete(self) -> None:
+        self._reading_head = False
+        limit = self.limits.max_header_bytes
+        if self._head_bytes > limit and self._head_size() > limit:
+            # The whole head came in one read (with or without its body): refuse it before the app runs.
+            self._refuse_head()
+            raise _HeadRefused
+        self._head_bytes = 0
+        self._deadline = self.loop.time() + self.limits.body_timeout
+        super().on_headers_complete()
+
+    def on_message_complete(self) -> None:
+        self._reading_head = True
+        self._deadline = None
+        super().on_message_complete()
+
+    def _head_size(self) -> int:
+        """The request line and headers as received (to within a few bytes of separators)."""
+        return len(self.url) + 16 + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    # -- deadlines ------------------------------------------------------------------------------------
+
+    def _schedule_sweep(self) -> None:
+        limits = self.limits
+        interval = min(1.0, max(0.02, min(limits.header_timeout, limits.body_timeout) / 4))
+        _SWEEPS[self.server_state] = self.loop.call_later(
+            interval, _sweep, self.server_state, self.loop, interval
+        )
+
+    def _out_of_time(self) -> None:
+        self._closing_for_good = True
+        self._deadline = None
+        if not self.transport.is_closing():
+            self.transport.close()  # connection_lost tells a waiting app http.disconnect: it executes nothing
+
+
+def _sweep(state: ServerState, loop: asyncio.AbstractEventLoop, interval: float) -> None:
+    now = loop.time()
+    watched = False
+    for connection in list(state.connections):
+        if isinstance(connection, PlaidHttpToolsProtocol):
+            watched = True
+            deadline = connection._deadline
+            if deadline is not None and now >= deadline:
+                connection._out_of_time()
+    if watched:
+        _SWEEPS[state] = loop.call_later(interval, _sweep, state, loop, interval)
+    else:
+        _SWEEPS.pop(state, None)
+
+
+def protocol_with_limits(limits: ConnectionLimits) -> type[PlaidHttpToolsProtocol]:
+    """A PlaidHttpToolsProtocol class enforcing `limits` (uvicorn takes a protocol class, not an instance)."""
+    return type("PlaidHttpToolsProtocol", (PlaidHttpToolsProtocol,), {"limits": limits})

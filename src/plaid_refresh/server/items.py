@@ -7,6 +7,7 @@ lives here rather than in the OpenAPI spec.
 from __future__ import annotations
 
 import json
+import math
 import re
 from collections.abc import Iterable, Mapping
 from pathlib import Path
@@ -257,17 +258,28 @@ def _where(error: jsonschema.ValidationError) -> str:
     )
 
 
+# jsonschema's messages quote the offending value; an Items file error stays one short line.
+MAX_MESSAGE_CHARS: Final = 300
+_KNOB_NUMBERS: Final = ("latency", "error_rate", "maintenance_rate")
+
+
 def parse_items(data: Any, source: str) -> tuple[Item, ...]:
     """Items from parsed YAML/JSON; every problem raises ItemsFileError naming `source`."""
     errors = sorted(_ITEMS_FILE_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         first = errors[0]
         message = first.message
+        if len(message) > MAX_MESSAGE_CHARS:
+            message = message[:MAX_MESSAGE_CHARS] + "..."
         if first.validator == "pattern" and "access_token" in first.absolute_path:
             message = "access_token must look like access-<environment>-<id> (letters, digits, - and _)"
         raise ItemsFileError(f"{source}: {_where(first)}: {message}")
     items: list[Item] = []
     for index, entry in enumerate(data["items"]):
+        for knob in _KNOB_NUMBERS:
+            value = entry.get(knob)
+            if isinstance(value, float) and not math.isfinite(value):  # the schema's bounds let NaN through
+                raise ItemsFileError(f"{source}: items[{index}].{knob}: must be a finite number, got {value}")
         item = Item.from_dict(entry)
         for account in item.accounts:
             if account.subtype not in ACCOUNT_SUBTYPES[account.type]:
@@ -304,7 +316,12 @@ def load_items_file(path: Path) -> tuple[Item, ...]:
     except UnicodeDecodeError:
         raise ItemsFileError(f"{path}: the Items file is not valid UTF-8") from None
     try:
-        data = json.loads(text) if path.suffix.lower() == ".json" else yaml.safe_load(text)
+        if path.suffix.lower() == ".json":
+            data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
+        else:
+            data = yaml.load(text, Loader=_StrictLoader)  # noqa: S506 - a SafeLoader subclass
+    except _DuplicateKeyError as exc:
+        raise ItemsFileError(f"{path}: {exc}") from None
     except json.JSONDecodeError as exc:
         raise ItemsFileError(
             f"{path}: not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}"
@@ -313,5 +330,50 @@ def load_items_file(path: Path) -> tuple[Item, ...]:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
-        raise ItemsFileError(f"{path}: not valid YAML: {problem}{where}") from None
+        raise ItemsFileError(f"{path}: not valid YAML: {str(problem)[:MAX_MESSAGE_CHARS]}{where}") from None
     return parse_items(data, str(path))
+
+
+class _DuplicateKeyError(ValueError):
+    pass
+
+
+def _unique_keys(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
+    result: dict[str, Any] = {}
+    for key, value in pairs:
+        if key in result:
+            raise _DuplicateKeyError(
+                f"key {key[:64]!r} appears twice in one object (the first would be lost)"
+            )
+        result[key] = value
+    return result
+
+
+def _no_constant(name: str) -> Any:
+    raise _DuplicateKeyError(f"{name} is not a JSON number")
+
+
+class _StrictLoader(yaml.SafeLoader):
+    """SafeLoader that refuses duplicate keys (PyYAML keeps the last silently) and aliases (an alias bomb
+    of a few hundred bytes expands to millions of nodes; an Items file has no need of them)."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            event = self.peek_event()  # type: ignore[no-untyped-call]
+            raise yaml.composer.ComposerError(
+                None, None, "YAML aliases (*name) are not allowed in an Items file", event.start_mark
+            )
+        return super().compose_node(parent, index)
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> dict[Any, Any]:
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if isinstance(key, (str, int, float, bool)) and key in seen:
+                mark = key_node.start_mark
+                raise _DuplicateKeyError(
+                    f"not valid YAML: key {str(key)[:64]!r} appears twice in one mapping "
+                    f"(the first would be lost) at line {mark.line + 1}, column {mark.column + 1}"
+                )
+            seen.add(key)
+        return super().construct_mapping(node, deep=deep)

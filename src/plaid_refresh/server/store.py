@@ -7,6 +7,8 @@ record to one short append.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
 import threading
 from collections import deque
@@ -94,14 +96,25 @@ CREATE TABLE IF NOT EXISTS signing_keys (key_id TEXT PRIMARY KEY, private_key_pe
 
 
 class SqliteStore(MemoryStore):
-    """MemoryStore written through to a SQLite file (WAL). Loads everything it holds on open."""
+    """MemoryStore written through to a SQLite file (WAL). Loads everything it holds on open, and holds an
+    exclusive lock on the file until closed: a second server on the same file is refused (StoreError)."""
+
+    _db: sqlite3.Connection
 
     def __init__(self, path: Path) -> None:
         super().__init__()
         self.path = path
         self._lock = threading.Lock()
+        self._lock_fd: int | None = None
+        self._signer: WebhookSigner | None = None
         try:
             path.parent.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(
+                f"{path}: cannot create its folder {path.parent}: {exc.strerror or exc}"
+            ) from None
+        try:
+            self._lock_fd = _lock_exclusively(path)
             # check_same_thread=False: uvicorn may run the app in a thread other than the one that built it;
             # the lock serialises writers.
             self._db = sqlite3.connect(path, check_same_thread=False, isolation_level=None)
@@ -121,8 +134,37 @@ class SqliteStore(MemoryStore):
                 super().record(
                     RefreshRecord(row[0], row[1], row[2], row[3], *(tuple(orjson.loads(v)) for v in row[4:]))
                 )
-        except (sqlite3.Error, orjson.JSONDecodeError, KeyError, TypeError) as exc:
-            raise StoreError(f"{path}: cannot use as the server database: {exc}") from None
+            self._signer = self._load_signer()
+        except _LockedError:
+            self._release()
+            raise StoreError(
+                f"{path}: another reference server is using this database (it holds the lock); "
+                "stop it or choose another --db"
+            ) from None
+        except (sqlite3.Error, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+            # orjson.JSONDecodeError is a ValueError; OSError covers a directory, a missing permission, ...
+            self._release()
+            problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise StoreError(f"{path}: cannot use as the server database: {problem}") from None
+
+    def _load_signer(self) -> WebhookSigner | None:
+        row = self._db.execute(
+            "SELECT key_id, private_key_pem, created_at FROM signing_keys ORDER BY created_at DESC LIMIT 1"
+        ).fetchone()
+        if row is None:
+            return None
+        key = serialization.load_pem_private_key(row[1], password=None)
+        if not isinstance(key, ec.EllipticCurvePrivateKey):
+            raise ValueError("the stored signing key is not an EC key")
+        return WebhookSigner(private_key=key, key_id=row[0], created_at=row[2])
+
+    def _release(self) -> None:
+        db: sqlite3.Connection | None = self.__dict__.pop("_db", None)
+        if db is not None:
+            db.close()
+        if self._lock_fd is not None:
+            os.close(self._lock_fd)  # closing the descriptor releases the flock
+            self._lock_fd = None
 
     def put_items(self, items: Iterable[Item]) -> None:
         items = list(items)
@@ -160,15 +202,7 @@ class SqliteStore(MemoryStore):
         super().record(record)
 
     def signer(self) -> WebhookSigner | None:
-        row = self._db.execute(
-            "SELECT key_id, private_key_pem, created_at FROM signing_keys ORDER BY created_at DESC LIMIT 1"
-        ).fetchone()
-        if row is None:
-            return None
-        key = serialization.load_pem_private_key(row[1], password=None)
-        if not isinstance(key, ec.EllipticCurvePrivateKey):
-            raise StoreError(f"{self.path}: stored signing key is not an EC key")
-        return WebhookSigner(private_key=key, key_id=row[0], created_at=row[2])
+        return self._signer
 
     def save_signer(self, signer: WebhookSigner) -> None:
         pem = signer.private_key.private_bytes(
@@ -182,7 +216,26 @@ class SqliteStore(MemoryStore):
 
     def close(self) -> None:
         with self._lock:
-            self._db.close()
+            self._release()
+
+
+class _LockedError(Exception):
+    pass
+
+
+def _lock_exclusively(path: Path) -> int:
+    """An open descriptor of `path` holding an exclusive flock: one server per database file. (SQLite's own
+    locks are per transaction; two servers on one file would both run, each delivering every webhook.)"""
+    fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        os.close(fd)
+        raise _LockedError from None
+    except OSError:
+        os.close(fd)
+        raise
+    return fd
 
 
 def open_store(path: Path | None) -> MemoryStore:

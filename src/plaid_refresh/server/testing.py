@@ -11,16 +11,17 @@ from typing import Any
 
 import uvicorn
 
-from plaid_refresh.server.http_protocol import PlaidHttpToolsProtocol
+from plaid_refresh.server.config import ConnectionLimits
+from plaid_refresh.server.serving import uvicorn_config
 
 STARTUP_TIMEOUT = 10.0
 SHUTDOWN_TIMEOUT = 10
 
 
 @contextlib.contextmanager
-def running_server(app: Any, port: int = 0) -> Iterator[str]:
-    """Serve `app` (uvicorn, httptools + uvloop, with `plaid-refresh serve`'s PlaidHttpToolsProtocol: bytes
-    that are not HTTP get a Plaid INVALID_BODY error) on 127.0.0.1 in a background thread, at `port` (0: an
+def running_server(app: Any, port: int = 0, limits: ConnectionLimits | None = None) -> Iterator[str]:
+    """Serve `app` (uvicorn, httptools + uvloop, `plaid-refresh serve`'s protocol and connection `limits`,
+    default ConnectionLimits(): see serving.py) on 127.0.0.1 in a background thread, at `port` (0: an
     ephemeral one; a fixed port lets a restarted server come back where clients were told to look);
     yield its base URL once it accepts connections; shut it down cleanly (lifespan shutdown runs,
     in-flight requests finish) on exit. Start-up is bounded by STARTUP_TIMEOUT seconds."""
@@ -32,14 +33,8 @@ def running_server(app: Any, port: int = 0) -> Iterator[str]:
         sock.close()
         raise
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        app,
-        http=PlaidHttpToolsProtocol,
-        loop="uvloop",
-        log_level="warning",
-        access_log=False,
-        lifespan="auto",
-        timeout_graceful_shutdown=SHUTDOWN_TIMEOUT,
+    config = uvicorn_config(
+        app, limits, log_level="warning", lifespan="auto", timeout_graceful_shutdown=SHUTDOWN_TIMEOUT
     )
     server = uvicorn.Server(config)
     errors: list[BaseException] = []

@@ -10,6 +10,7 @@ a body the fast path rejects is judged again by jsonschema, which stays the auth
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Iterable
 from typing import Any
 
@@ -20,6 +21,12 @@ from jsonschema import Draft202012Validator
 from plaid_refresh import schema_check
 from plaid_refresh.schema_check import compile_validator
 from plaid_refresh.spec import load_spec, resolve
+
+# Request bodies are flat objects of strings; anything nested deeper is refused before jsonschema sees it.
+MAX_DEPTH = 32
+# UNKNOWN_FIELDS names at most this many fields, and only names shaped like a field name (see _shown_name).
+MAX_NAMES_SHOWN = 10
+_FIELD_NAME = re.compile(r"[a-z][a-z0-9]{0,15}(?:_[a-z0-9]{1,16}){0,4}")
 
 
 @attrs.frozen
@@ -50,17 +57,36 @@ class Operation:
             self._version_cache[value] = valid
         return valid
 
-    def check_body(self, body: dict[str, Any]) -> BodyProblem | None:
+    def check_body(self, body: dict[str, Any], hidden: tuple[str, ...] = ()) -> BodyProblem | None:
+        """None for a valid body, else the problem; names containing a `hidden` string are never echoed."""
         fast = self.fast_check
-        if fast is not None:
-            if fast(body):  # the compiled fast path
-                return None
-        elif self.body_validator.is_valid(body):  # no error objects built
+        if fast is not None and fast(body):  # the compiled fast path
+            return None
+        if _deeper_than(body, MAX_DEPTH):
+            # jsonschema puts repr(value) in its messages: ~1,000 levels raise RecursionError there.
+            return BodyProblem("INVALID_BODY", f"the body is nested more than {MAX_DEPTH} levels deep")
+        if fast is None and self.body_validator.is_valid(body):  # no error objects built
             return None
         errors = list(self.body_validator.iter_errors(body))
         if not errors:  # jsonschema is the authority, should the fast path ever be stricter
             return None
-        return map_errors(errors)
+        return map_errors(errors, hidden)
+
+
+def _deeper_than(value: Any, limit: int) -> bool:
+    """Whether arrays/objects in `value` nest more than `limit` levels (iterative: no recursion)."""
+    if not isinstance(value, (dict, list)):
+        return False
+    stack = [(value, 1)]
+    while stack:
+        current, depth = stack.pop()
+        children = current.values() if isinstance(current, dict) else current
+        for child in children:
+            if isinstance(child, (dict, list)):
+                if depth >= limit:
+                    return True
+                stack.append((child, depth + 1))
+    return False
 
 
 def compile_operations() -> dict[str, Operation]:
@@ -88,7 +114,7 @@ def _field(error: jsonschema.ValidationError) -> str:
     return ".".join(str(part) for part in error.absolute_path) or "body"
 
 
-def map_errors(errors: Iterable[jsonschema.ValidationError]) -> BodyProblem:
+def map_errors(errors: Iterable[jsonschema.ValidationError], hidden: tuple[str, ...] = ()) -> BodyProblem:
     """The Plaid code for a set of schema errors: missing fields first, then unknown, then invalid."""
     missing: list[str] = []
     unknown: list[str] = []
@@ -110,13 +136,32 @@ def map_errors(errors: Iterable[jsonschema.ValidationError]) -> BodyProblem:
             "MISSING_FIELDS", "the following required fields are missing: " + ", ".join(missing)
         )
     if unknown:
-        # Field names come from the caller; cap them so a hostile body cannot make a huge answer.
-        names = ", ".join(name[:64] for name in unknown[:20])
         return BodyProblem(
-            "UNKNOWN_FIELDS", "the following fields are not recognized by this endpoint: " + names
+            "UNKNOWN_FIELDS",
+            "the following fields are not recognized by this endpoint: " + _names(unknown, hidden),
         )
     return BodyProblem(
         "INVALID_FIELD", "; ".join(sorted(set(invalid))[:20]) or "a field has an invalid value"
+    )
+
+
+def _names(unknown: list[str], hidden: tuple[str, ...]) -> str:
+    """The unknown names to echo. They come from the caller, who may have sent a secret or a token as a key:
+    only short snake_case names (each part <= 16 characters: never a 24+ character hex id or secret, never
+    a token, which has dashes) with at most 2 digits (not a hex key) are shown, at most MAX_NAMES_SHOWN; the
+    others are only counted, as are names containing a `hidden` string (the server's own credentials)."""
+    shown = [name for name in unknown if _shown_name(name, hidden)][:MAX_NAMES_SHOWN]
+    untold = len(unknown) - len(shown)
+    if untold:
+        shown.append(f"{untold} field{'s' if untold > 1 else ''} whose name is not shown")
+    return ", ".join(shown)
+
+
+def _shown_name(name: str, hidden: tuple[str, ...]) -> bool:
+    return (
+        _FIELD_NAME.fullmatch(name) is not None
+        and sum(c.isdigit() for c in name) <= 2
+        and not any(secret and secret in name for secret in hidden)
     )
 
 

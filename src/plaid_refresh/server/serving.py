@@ -1,0 +1,30 @@
+"""How the reference server is put on uvicorn: one place for `plaid-refresh serve`, `running_server` and the
+benchmark, so all three run the same stack with the same connection limits.
+
+httptools + uvloop, the limits of `PlaidHttpToolsProtocol` (see http_protocol.py), no WebSocket support at
+all (`ws="none"`: an Upgrade is served as plain HTTP and no WebSocket library ever sees a request), and
+uvicorn's own access log off (the app writes its own, without secrets).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import uvicorn
+
+from plaid_refresh.server.config import ConnectionLimits
+from plaid_refresh.server.http_protocol import protocol_with_limits
+
+
+def uvicorn_config(app: Any, limits: ConnectionLimits | None = None, **settings: Any) -> uvicorn.Config:
+    """uvicorn.Config for `app` with `limits` (default: ConnectionLimits()); `settings` are passed on
+    (host, port, log_level, lifespan, timeout_graceful_shutdown, ...)."""
+    limits = limits or ConnectionLimits()
+    settings.setdefault("access_log", False)
+    return uvicorn.Config(
+        app,
+        http=protocol_with_limits(limits),
+        ws="none",
+        loop="uvloop",
+        **settings,
+    )
