@@ -302,8 +302,9 @@ def _tabulate(
         "requests it answered: unlike requests/s it hardly depends on what else the shared machine runs. "
         "Floor and reference run on the same stack: `python -m bench.serve` = uvicorn (httptools, uvloop, "
         "access_log=False, log_level='warning'), one worker; the reference server is served as "
-        "`plaid-refresh serve` serves it (plaid_refresh.server.serving: its httptools subclass with the default "
-        "connection limits on, ws='none', gc.freeze() after start-up), the floor on uvicorn's plain protocol.",
+        "`plaid-refresh serve` serves it (plaid_refresh.server.serving: its httptools subclass with "
+        "the default connection limits on, ws='none', gc.freeze() after start-up), the floor on "
+        "uvicorn's plain protocol.",
     ]
     if REFERENCE_BEFORE in by_name:
         section.notes.append(
