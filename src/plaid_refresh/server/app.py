@@ -162,6 +162,7 @@ class ReferenceServer:
         self._credentials = (config.secret, config.client_id)  # never echoed, even as a field name
         self._log_access = config.access_log
         self._request_ids = RequestIds()
+        self._starts: dict[tuple[int, int], Message] = {}
         self._closed = False
 
     # -- ASGI ---------------------------------------------------------------------------------------
@@ -197,7 +198,8 @@ class ReferenceServer:
                 self.outbox.close()
 
     async def _http(self, scope: Scope, receive: Receive, send: Send) -> None:
-        started = time.perf_counter() if self._log_access else 0.0
+        log = self._log_access and access_logger.isEnabledFor(logging.INFO)
+        started = time.perf_counter() if log else 0.0
         request_id = self._request_ids.next_id()
         try:
             # One coroutine for the whole request: the checks and the operation are plain calls, and only
@@ -232,10 +234,15 @@ class ReferenceServer:
         if response.webhooks is not None:
             self._deliver(*response.webhooks)
         body = response.body
-        head = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode()), *response.headers]
-        await send({"type": "http.response.start", "status": response.status, "headers": head})
+        start = None if response.headers else self._starts.get((response.status, len(body)))
+        if start is None:
+            head = [_CONTENT_TYPE, (b"content-length", str(len(body)).encode()), *response.headers]
+            start = {"type": "http.response.start", "status": response.status, "headers": head}
+            if not response.headers and len(self._starts) < 256:  # every 200 has the same length
+                self._starts[response.status, len(body)] = start
+        await send(start)  # uvicorn reads the message, never changes it: one per (status, length) is reused
         await send({"type": "http.response.body", "body": body})
-        if self._log_access and access_logger.isEnabledFor(logging.INFO):
+        if log:
             self._log(scope, request_id, response, started)
 
     async def _read_body(self, receive: Receive) -> bytes:
