@@ -163,13 +163,25 @@ client-mutation: $(PY_STAMP) ## Score the client suite against its catalogue of 
 # Server contract suite (docs/contract.md): `make contract` checks the embedded reference server, no setup;
 # `make contract BASE_URL=https://sandbox.plaid.com` checks any live server with PLAID_CLIENT_ID, PLAID_SECRET
 # and PLAID_ACCESS_TOKEN from the environment (PLAID_TOKEN_* for special Items). JUnit: reports/contract-junit.xml.
+# Subsets: ONLY=scenarios|generated, OPERATION=refresh|key_get; ORACLE=off turns the differential oracle off.
+# Exit codes (docs/contract.md): 0 conforms, 1 contract violations, 2 interrupted, 3 internal error,
+# 4 usage error (missing credentials, bad setting, unreachable target: nothing ran).
 BASE_URL ?=
-.PHONY: contract contract-prism
+ONLY ?=
+OPERATION ?=
+ORACLE ?=
+.PHONY: contract contract-prism mutation
 contract: $(PY_STAMP) spec-check ## Server contract suite: the reference server, or BASE_URL=... (+ PLAID_* credentials in the env)
 	@mkdir -p reports
 	@echo "==> pytest contract_tests/server against $(if $(BASE_URL),$(BASE_URL),the embedded reference server)"
-	$(if $(BASE_URL),PLAID_BASE_URL="$(BASE_URL)") PLAID_CONTRACT_SUMMARY_JSON=reports/contract-summary.json \
+	$(if $(BASE_URL),PLAID_BASE_URL="$(BASE_URL)") $(if $(ONLY),PLAID_CONTRACT_ONLY="$(ONLY)") \
+	$(if $(OPERATION),PLAID_CONTRACT_OPERATION="$(OPERATION)") $(if $(ORACLE),PLAID_CONTRACT_ORACLE="$(ORACLE)") \
+	PLAID_CONTRACT_SUMMARY_JSON=reports/contract-summary.json \
 		$(BIN)/pytest -q -p no:cacheprovider contract_tests/server --junitxml=reports/contract-junit.xml
+
+mutation: $(PY_STAMP) spec-check ## The server suite against every mutant of its catalogue, by URL; prints `mutation score: caught/total`
+	@mkdir -p reports
+	$(BIN)/python -m tests.contract_suite.mutation --markdown reports/mutation.md
 
 contract-prism: $(PY_STAMP) spec-check $(NODE_STAMP) ## The same suite against Stoplight Prism mocking the spec (exit 0 = Prism's documented gaps reproduced)
 	@mkdir -p reports
@@ -184,6 +196,17 @@ serve: $(PY_STAMP) spec-check ## Run the reference server on 127.0.0.1 (vars POR
 	$(BIN)/plaid-refresh serve --port "$(PORT)" $(if $(ITEMS),--items "$(ITEMS)") $(if $(DB),--db "$(DB)")
 
 test: check-generated lint unit webhook-contract client-contract contract consumer-test lowest ## Everything CI runs: drift check, lint, all tests, the built wheels as a service installs them
+
+# The upstream check (docs/upstream.md): this spec against a copy of Plaid's official OpenAPI file that you
+# downloaded yourself (https://github.com/plaid/plaid-openapi, 2020-09-14.yml). Nothing of Plaid's is committed.
+UPSTREAM ?=
+.PHONY: upstream-check
+upstream-check: $(PY_STAMP) ## Constraints this spec adds over Plaid's own OpenAPI file: UPSTREAM=path/to/2020-09-14.yml
+	@if [ -z "$(UPSTREAM)" ]; then \
+		echo "usage: make upstream-check UPSTREAM=path/to/2020-09-14.yml (Plaid's OpenAPI file, downloaded by you)" >&2; \
+		exit 2; \
+	fi
+	$(BIN)/python -m contract_tests.upstream.check --upstream "$(UPSTREAM)" --spec "$(SPEC)"
 
 # wrk (Debian package) is the load generator of the server benchmark. Installed here when missing and we
 # are root with apt-get; otherwise bench/ falls back to its bounded asyncio load generator.

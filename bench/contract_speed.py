@@ -9,17 +9,26 @@ suite (`make contract`) exists, it is timed as well, since its own checks add to
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import subprocess
+import tarfile
+import tempfile
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 from bench import procs, stats, targets
 from bench.results import Goal, Section, Table, fmt
 
 SPEC = procs.ROOT / "openapi" / "transactions-refresh.yaml"
+# The server contract suite as it was before issue 10 (oracle, run-level checks, more scenarios): `make bench`
+# times it side by side with today's suite, since the issue bounds the new suite to 1.5x the old one's time.
+BASELINE_COMMIT = "def729b"
+WALL_LIMIT = 1.5
 
 
 @dataclass(frozen=True)
@@ -29,9 +38,60 @@ class Config:
     suite: bool = True
     suite_rounds: int = 2
     suite_max_examples: int | None = None  # None: the suite's own default
+    wall_rounds: int = 3  # make contract wall time, before issue 10 and now, alternating
 
 
-SMOKE = Config(rounds=1, max_examples=3, suite=True, suite_rounds=1, suite_max_examples=2)
+SMOKE = Config(rounds=1, max_examples=3, suite=True, suite_rounds=1, suite_max_examples=2, wall_rounds=1)
+
+
+@contextlib.contextmanager
+def baseline_suite() -> Iterator[Path | None]:
+    """A directory holding `contract_tests/` as of BASELINE_COMMIT (git archive), or None without git
+    history (a shallow or exported tree)."""
+    with tempfile.TemporaryDirectory(prefix="contract-baseline-") as tmp:
+        archive = Path(tmp) / "suite.tar"
+        done = subprocess.run(
+            ["git", "archive", "--format=tar", "-o", str(archive), BASELINE_COMMIT, "contract_tests"],
+            cwd=procs.ROOT,
+            capture_output=True,
+            check=False,
+        )
+        if done.returncode != 0:
+            yield None
+            return
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        yield Path(tmp)
+
+
+def time_make_contract(root: Path) -> float | None:
+    """Wall seconds of `make contract`'s pytest line (interpreter start-up included) with `root` as the
+    directory the suite is imported from; None when it could not run. A run that finds violations counts:
+    the old suite's expectations may trail today's reference server (e.g. Plaid-Version values accepted
+    since), and the time is the same work either way."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PLAID_")}
+    env["PYTHONPATH"] = str(root)
+    start = time.perf_counter()
+    out = subprocess.run(
+        suite_command(), cwd=root, env=env, capture_output=True, text=True, timeout=900, check=False
+    )
+    seconds = time.perf_counter() - start
+    return seconds if out.returncode in (0, 1) else None
+
+
+def wall_side_by_side(rounds: int) -> tuple[list[float], list[float], str]:
+    """`make contract` against the embedded server, before issue 10 and now, alternating round by round."""
+    before: list[float] = []
+    now: list[float] = []
+    with baseline_suite() as old:
+        if old is None:
+            return before, now, f"no git history for {BASELINE_COMMIT}: the baseline was not timed"
+        for _ in range(rounds):
+            for root, runs in ((old, before), (procs.ROOT, now)):
+                seconds = time_make_contract(root)
+                if seconds is not None:
+                    runs.append(seconds)
+    return before, now, ""
 
 
 def _schema(mode: str, max_examples: int, base_url: str | None, app: Any) -> Any:
@@ -198,7 +258,25 @@ def run(config: Config) -> Section:
             "[PLAID_CONTRACT_TRANSPORT=loopback] "
             ".venv/bin/pytest -q -p no:cacheprovider contract_tests/server   # = make contract"
         )
+    wall_note = ""
+    if config.suite:
+        before, now, wall_note = wall_side_by_side(config.wall_rounds)
+        labelled = (
+            (f"make contract before issue 10 ({BASELINE_COMMIT})", before),
+            ("make contract now", now),
+        )
+        for name, walls in labelled:
+            if walls:
+                table.rows.append(
+                    [f"{name}, wall time incl. start-up", "in-process", "-", fmt(stats.median(walls), 2), "-"]
+                )
+        ratio = stats.median(now) / stats.median(before) if before and now else float("nan")
+        section.goals.append(
+            Goal("make contract wall time, now vs before issue 10 (in-process)", ratio, "<=", WALL_LIMIT)
+        )
     section.tables.append(table)
+    if wall_note:
+        section.notes.append(wall_note)
     # The goal is about the project's suite when it ran, else about the plain engine run.
     measured, label = stats.median([r.per_second for r in in_process]), "schemathesis engine"
     if suite_rates.get("in-process"):

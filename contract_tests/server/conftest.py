@@ -11,6 +11,8 @@ from pathlib import Path
 import pytest
 
 from contract_tests.server import session
+from contract_tests.server.schema import operation_path_from_env
+from contract_tests.server.summary import scrub_to_variables
 from contract_tests.server.target import TargetError
 from plaid_refresh.redaction import scrub
 
@@ -23,11 +25,43 @@ def _ours(nodeid: str) -> bool:
     return "contract_tests/server/" in nodeid.replace("\\", "/")
 
 
+ONLY_ENV = "PLAID_CONTRACT_ONLY"
+KINDS = {"scenarios": "test_scenarios.py", "generated": "test_generated.py"}
+
+
 def pytest_configure(config: pytest.Config) -> None:
     try:
+        only = os.environ.get(ONLY_ENV, "").strip()
+        if only and only not in KINDS:
+            raise ValueError(f"{ONLY_ENV} must be one of {', '.join(KINDS)}, got {only!r}")
+        operation_path_from_env()
         session.start()
     except (TargetError, ValueError) as exc:
         raise pytest.UsageError(f"contract suite: {exc}") from None
+
+
+def pytest_ignore_collect(collection_path: Path, config: pytest.Config) -> bool | None:
+    """PLAID_CONTRACT_ONLY=scenarios|generated: the other kind of test module is not even imported."""
+    only = os.environ.get(ONLY_ENV, "").strip()
+    if only in KINDS and collection_path.name in KINDS.values() and collection_path.name != KINDS[only]:
+        return True
+    return None
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """PLAID_CONTRACT_OPERATION=refresh|key_get: scenarios of the other operation are deselected."""
+    name = os.environ.get("PLAID_CONTRACT_OPERATION", "").strip()
+    if not name:
+        return
+    keep = [
+        i
+        for i in items
+        if not _ours(i.nodeid) or "test_scenario[" not in i.nodeid or f"[{name}: " in i.nodeid
+    ]
+    dropped = [i for i in items if i not in keep]
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
 
 
 def pytest_unconfigure(config: pytest.Config) -> None:
@@ -38,13 +72,16 @@ def _scrub_report(report: pytest.TestReport) -> None:
     """The safety net: whatever a report says, the target's credentials and tokens are scrubbed from it before
     pytest prints it or writes it to the JUnit XML. Runs first on every report, schemathesis' per-operation
     subtest reports included (they never pass through pytest_runtest_makereport)."""
-    secrets = session.target().secrets
+    target = session.target()
+    secrets, variables = target.secrets, target.variables()
     if report.longrepr is not None and not isinstance(report.longrepr, tuple):  # tuples: skip reasons
         text = str(report.longrepr)
-        cleaned = scrub(text, secrets)
+        cleaned = scrub(scrub_to_variables(text, variables), secrets)
         if cleaned != text:
             report.longrepr = cleaned
-    report.sections = [(title, scrub(content, secrets)) for title, content in report.sections]
+    report.sections = [
+        (title, scrub(scrub_to_variables(content, variables), secrets)) for title, content in report.sections
+    ]
 
 
 @pytest.hookimpl(trylast=True)

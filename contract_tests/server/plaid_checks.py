@@ -113,7 +113,7 @@ class Answer:
         """The body as a JSON object, or None when it is not one."""
         try:
             value = json.loads(self.content)
-        except (ValueError, UnicodeDecodeError):
+        except (ValueError, UnicodeDecodeError, RecursionError):
             return None
         return value if isinstance(value, dict) else None
 
@@ -267,7 +267,7 @@ def _request_secrets(response: Response) -> list[str]:
     found = [str(v) for k, v in request.headers.items() if str(k).lower() == "plaid-secret"]
     body = request.body
     if isinstance(body, bytes | str):
-        with contextlib.suppress(ValueError, UnicodeDecodeError):
+        with contextlib.suppress(ValueError, UnicodeDecodeError, RecursionError):
             data = json.loads(body)
             if isinstance(data, dict) and isinstance(data.get("secret"), str):
                 found.append(data["secret"])

@@ -46,25 +46,17 @@ FAKE_ENV: Final = {
 # The documented outcome (docs/contract.md). Checks `schemathesis run` reports failing against Prism 5.16.0:
 EXPECTED_FAILING_CHECKS: Final = frozenset(
     {
+        "negative_data_rejection",
         "plaid_bad_api_keys_rejected",
         "plaid_error_envelope",
         "plaid_negative_input_rejected",
         "plaid_request_id",
-        "status_code_conformance",
+        "plaid_status_matches_error_type",
         "unsupported_method",
     }
 )
 # Scenarios Prism passes (every other scenario that runs fails; special-Item ones skip: no tokens declared).
-EXPECTED_PASSING_SCENARIOS: Final = frozenset(
-    {
-        "healthy_refresh_succeeds",
-        "missing_fields",
-        "content_type_with_charset_accepted",
-        "plaid_version_absent_accepted",
-        "plaid_version_current_accepted",
-        "plaid_version_earlier_accepted",
-    }
-)
+EXPECTED_PASSING_SCENARIOS: Final = frozenset({"refresh: missing_fields"})
 _CLI_FAILURE = re.compile(r"^\s*❌ (ST\d+) (.+): (\d+)\s*$", re.MULTILINE)
 _CUSTOM = re.compile(r"`(\w+)`")
 
@@ -210,10 +202,12 @@ def main(argv: list[str] | None = None) -> int:
     try:
         with running_prism(_free_port(), args.reports / "prism.log") as base_url:
             print(f"==> Prism mocking {SPEC.relative_to(ROOT)} on {base_url}")
-            print("==> 1/2 pytest suite (scenarios + generated tests)")
-            scenarios = run_pytest_suite(base_url, args.reports, args.timeout)
-            print("==> 2/2 schemathesis run (every check, continue-on-failure)")
+            # The CLI first: Prism 5.16.0 exits on the pytest suite's 5000-deep JSON body (its request logger
+            # throws), so every later request is refused.
+            print("==> 1/2 schemathesis run (every check, continue-on-failure)")
             failing = run_cli(base_url, args.reports, args.timeout)
+            print("==> 2/2 pytest suite (scenarios + generated tests)")
+            scenarios = run_pytest_suite(base_url, args.reports, args.timeout)
     except (RuntimeError, subprocess.TimeoutExpired) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2

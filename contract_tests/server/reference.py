@@ -56,7 +56,29 @@ def reference_target(
         webhook_key_id=webhook_key_id(app),
         special_tokens=dict(SPECIAL_TOKENS),
         is_reference=True,
+        embedded=factory is create_reference_app,
     )
+
+
+def mirror_of(target: Target) -> tuple[Any, dict[str, str]]:
+    """The differential oracle's mirror of `target`: a fresh reference server with the target's credentials,
+    rate limiting off and no webhooks, and the rewrites (target value -> mirror value) that map the target's
+    tokens onto the matching built-in Items and its webhook key id onto the mirror's."""
+    app = create_app(
+        ServerConfig(
+            client_id=target.client_id, secret=target.secret, rate_limit=False, access_log=False, seed=0
+        )
+    )
+    rewrites = {target.access_token: builtin.TOKEN_HEALTHY}
+    # The webhook Item refreshes like any healthy Item (the mirror sends no webhooks).
+    matching = {**SPECIAL_TOKENS, "webhook": builtin.TOKEN_TRANSACTIONS_DYNAMIC}
+    for scenario, token in target.special_tokens.items():
+        if scenario in matching:
+            rewrites[token] = matching[scenario]
+    mirror_key_id = webhook_key_id(app)
+    if target.webhook_key_id is not None and mirror_key_id is not None:
+        rewrites[target.webhook_key_id] = mirror_key_id
+    return app, rewrites
 
 
 @contextlib.contextmanager

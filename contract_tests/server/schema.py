@@ -16,13 +16,13 @@ from typing import Any, Final
 import requests
 import schemathesis
 from schemathesis import Case, CheckContext, Response
-from schemathesis.config._output import DEFAULT_KEYS_TO_SANITIZE, DEFAULT_SENSITIVE_MARKERS
 from schemathesis.python.asgi import ASGIClient
 from schemathesis.transport.requests import ManagedCookiesSession
 
+from contract_tests.server.ledger import Ledger
+from contract_tests.server.oracle import Oracle
 from contract_tests.server.plaid_checks import PLAID_CHECKS, PLAID_VERSIONS, Answer
 from contract_tests.server.target import Target
-from plaid_refresh.redaction import SECRET_FIELDS, SECRET_HEADERS
 from plaid_refresh.spec import spec_path
 
 MODES: Final = ("positive", "negative")
@@ -63,15 +63,10 @@ def base_config(target: Target, mode: str, *, max_examples: int | None = None) -
         },
         "checks": checks_config(),
         "output": {
-            "sanitization": {
-                # Plaid's credential names on top of schemathesis' defaults, so curl lines never show them.
-                "keys-to-sanitize": [
-                    *DEFAULT_KEYS_TO_SANITIZE,
-                    *sorted(SECRET_HEADERS),
-                    *sorted(SECRET_FIELDS),
-                ],
-                "sensitive-markers": [*DEFAULT_SENSITIVE_MARKERS, "client"],
-            }
+            # Off: the suite replaces the run's sensitive values (it knows them) with the variables that name
+            # them ($PLAID_SECRET, ...) in every report (conftest.py), so a curl line reproduces the case,
+            # generated tokens and key ids included; key-based [Filtered] would hide those too.
+            "sanitization": {"enabled": False}
         },
     }
     if target.webhook_key_id is None:
@@ -91,6 +86,21 @@ def max_examples_from_env(env: Mapping[str, str] | None = None) -> int | None:
     if not value.isdigit() or int(value) < 1:
         raise ValueError(f"{_ENV_MAX_EXAMPLES} must be a positive integer, got {value!r}")
     return int(value)
+
+
+OPERATION_PATHS: Final = {"refresh": "/transactions/refresh", "key_get": "/webhook_verification_key/get"}
+_ENV_OPERATION: Final = "PLAID_CONTRACT_OPERATION"
+
+
+def operation_path_from_env(env: Mapping[str, str] | None = None) -> str | None:
+    """PLAID_CONTRACT_OPERATION=refresh|key_get runs one operation only; unset: both."""
+    env = os.environ if env is None else env
+    value = env.get(_ENV_OPERATION, "").strip()
+    if not value:
+        return None
+    if value not in OPERATION_PATHS:
+        raise ValueError(f"{_ENV_OPERATION} must be one of {', '.join(OPERATION_PATHS)}, got {value!r}")
+    return OPERATION_PATHS[value]
 
 
 def positive_values(target: Target) -> dict[str, str]:
@@ -114,9 +124,15 @@ def make_map_case(values: Mapping[str, str]) -> Callable[[Any, Case[Any]], Case[
     def map_case(context: Any, case: Case[Any]) -> Case[Any]:
         _isolate_content_type_probe(case)
         if isinstance(case.body, dict):
-            for name in CREDENTIAL_FIELDS:
-                case.body.pop(name, None)
             meta = case.meta
+            # Negative bodies keep their generated body credentials (wrong types, lengths, nulls): the
+            # server must refuse them as input. Elsewhere they would only turn a case into INVALID_API_KEYS.
+            body_negative = (
+                meta is not None and meta.generation.mode.is_negative and not _body_is_positive(meta)
+            )
+            if not body_negative:
+                for name in CREDENTIAL_FIELDS:
+                    case.body.pop(name, None)
             # Also when only another component (a header) is negative: then that is the one thing wrong,
             # instead of the request being refused for its random token.
             if meta is not None and (meta.generation.mode.is_positive or _body_is_positive(meta)):
@@ -226,21 +242,85 @@ def make_bad_keys_check(
     return plaid_bad_api_keys_rejected
 
 
+Check = Callable[[CheckContext, Response, Case[Any]], bool | None]
+
+
+def _sent(response: Response) -> tuple[str, str, dict[str, str], bytes]:
+    """The request behind a response as it went on the wire: method, path with query, headers, body."""
+    request = response.request
+    body = request.body
+    raw = body.encode("utf-8", "surrogatepass") if isinstance(body, str) else body
+    raw = raw if isinstance(raw, bytes) else b""
+    headers = {str(k): str(v) for k, v in request.headers.items()}
+    return str(request.method), str(request.path_url), headers, raw
+
+
+def make_ledger_check(ledger: Ledger, server: str) -> Check:
+    """The run-level rules (ledger.py) as a schemathesis check: every generated answer is recorded."""
+
+    def plaid_across_the_run(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+        _, path, headers, body = _sent(response)
+        problems = ledger.observe(
+            server=server,
+            where=f"{case.operation.label}, generated",
+            path=path,
+            request_headers=headers,
+            request_body=body,
+            status=response.status_code,
+            response_headers=[(k, v) for k, values in response.headers.items() for v in values],
+            content=response.content,
+        )
+        if problems:
+            raise AssertionError("\n".join(problems))
+        return None
+
+    return plaid_across_the_run
+
+
+def make_oracle_check(oracle: Oracle) -> Check:
+    """The differential oracle as a schemathesis check: the same request, sent to the mirror, must get the
+    same status, error_type and error_code."""
+
+    def plaid_differential_oracle(ctx: CheckContext, response: Response, case: Case[Any]) -> bool | None:
+        method, path, headers, body = _sent(response)
+        problem = oracle.compare(method, path, headers, body, response.status_code, response.content)
+        if problem is not None:
+            raise AssertionError(problem)
+        return None
+
+    return plaid_differential_oracle
+
+
 class SuiteSchema:
     """A loaded schema for one target and mode, with everything `call_and_validate` needs."""
 
-    def __init__(self, target: Target, mode: str, *, max_examples: int | None = None) -> None:
+    def __init__(
+        self,
+        target: Target,
+        mode: str,
+        *,
+        max_examples: int | None = None,
+        ledger: Ledger | None = None,
+        oracle: Oracle | None = None,
+    ) -> None:
         if mode not in MODES:
             raise ValueError(f"mode must be one of {MODES}, got {mode!r}")
         self.target = target
         self.mode = mode
         config = schemathesis.Config.from_dict(base_config(target, mode, max_examples=max_examples))
         self.schema = schemathesis.openapi.from_path(spec_path(), config=config)
+        path = operation_path_from_env()
+        if path is not None:
+            self.schema = self.schema.include(path=path)  # type: ignore[assignment]
         if target.app is not None:
             self.schema.app = target.app
         self.schema.hook("map_case")(make_map_case(positive_values(target)))
         self.schema.hook("before_add_examples")(make_before_add_examples(positive_values(target)))
-        self.checks = [*PLAID_CHECKS, make_bad_keys_check(target.credential_headers())]
+        self.checks: list[Check] = [*PLAID_CHECKS, make_bad_keys_check(target.credential_headers())]
+        if ledger is not None:
+            self.checks.append(make_ledger_check(ledger, target.name))
+        if oracle is not None:
+            self.checks.append(make_oracle_check(oracle))
         self._http = _reused_session(target)
         weakref.finalize(self, self._http.close)
 

@@ -11,6 +11,7 @@ import json
 import re
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +21,20 @@ from schemathesis import Case
 from plaid_refresh.redaction import scrub
 
 _FAILURE_TITLE = re.compile(r"^- (ST\d+ .+|\w+(?:Error|Timeout|Exception): .+)$", re.MULTILINE)
-_CURL = re.compile(r"^\s*(curl .+)$", re.MULTILINE)
+_CURL = re.compile(r"^\s*(?:reproduce: )?(curl .+)$", re.MULTILINE)
+
+
+def scrub_to_variables(text: str, variables: Mapping[str, str]) -> str:
+    """`text` with each sensitive value replaced by the variable that names it: `'"$PLAID_SECRET"'` inside a
+    curl line (whose arguments are single-quoted), `$PLAID_SECRET` elsewhere. Longest values first."""
+    ordered = sorted(variables.items(), key=lambda item: -len(item[0]))
+    lines = []
+    for line in text.split("\n"):
+        in_curl = "curl " in line
+        for value, name in ordered:
+            line = line.replace(value, f"'\"${name}\"'" if in_curl else f"${name}")
+        lines.append(line)
+    return "\n".join(lines)
 
 
 @dataclass
@@ -35,6 +49,7 @@ class Failure:
 class RunStats:
     target: str
     secrets: tuple[str, ...]
+    variables: Mapping[str, str] = field(default_factory=dict)  # sensitive value -> variable name
     checks: list[str] = field(default_factory=list)
     started: float = field(default_factory=time.perf_counter)
     cases: Counter[tuple[str, str, str]] = field(default_factory=Counter)  # (operation, phase, mode)
@@ -42,6 +57,7 @@ class RunStats:
     failures: dict[str, Failure] = field(default_factory=dict)
     outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (kind, outcome)
     skips: list[tuple[str, str]] = field(default_factory=list)
+    oracle: Any = None  # the differential oracle (oracle.Oracle) when it ran
 
     def record_case(self, case: Case[Any], mode: str) -> None:
         phase = case.meta.phase.name.value if case.meta is not None else "unknown"
@@ -51,7 +67,7 @@ class RunStats:
 
     def record_failure(self, test: str, message: str) -> None:
         """Keep the last report per test: after shrinking, hypothesis re-raises the minimal example last."""
-        text = scrub(message, self.secrets)
+        text = scrub(scrub_to_variables(message, self.variables), self.secrets)
         titles = list(dict.fromkeys(_FAILURE_TITLE.findall(text)))
         curls = _CURL.findall(text)
         self.failures[test] = Failure(
@@ -62,10 +78,12 @@ class RunStats:
         """A failed test that did not go through schemathesis (a scenario): keep its assertion message."""
         if test in self.failures:
             return
-        text = scrub(text, self.secrets)
+        text = scrub(scrub_to_variables(text, self.variables), self.secrets)
         lines = [line for line in text.splitlines() if line.startswith("E ")]
         detail = "\n".join(line[2:].strip() for line in lines[-12:]) or text[-1500:]
-        self.failures[test] = Failure(test=test, titles=[], curl=None, detail=detail)
+        curls = _CURL.findall(detail)
+        detail = "\n".join(line for line in detail.splitlines() if not _CURL.match(line))
+        self.failures[test] = Failure(test=test, titles=[], curl=curls[-1] if curls else None, detail=detail)
 
     @property
     def total_cases(self) -> int:
@@ -87,10 +105,20 @@ class RunStats:
             "cases_by_phase_mode": dict(sorted(per_phase.items())),
             "checks": self.checks,
             "outcomes": {f"{kind}/{outcome}": n for (kind, outcome), n in sorted(self.outcomes.items())},
+            "oracle": self.oracle_line(),
             "failures": [
-                {"test": f.test, "checks": f.titles, "curl": f.curl} for f in self.failures.values()
+                {"test": f.test, "checks": f.titles, "curl": f.curl} for f in self.sorted_failures()
             ],
         }
+
+    def sorted_failures(self) -> list[Failure]:
+        """Failures in a stable order (by test name), whatever order the tests finished in."""
+        return [self.failures[name] for name in sorted(self.failures)]
+
+    def oracle_line(self) -> str:
+        if self.oracle is None:
+            return "differential oracle: off (the embedded reference server, or PLAID_CONTRACT_ORACLE=off)"
+        return str(self.oracle.summary_line())
 
     def write_json(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -113,6 +141,7 @@ class RunStats:
                 lines.append(f"  {op:<34}" + "".join(f"{c:>18}" for c in counts) + f"{sum(counts):>8}")
         lines += ["", f"checks on every response ({len(self.checks)}): " + ", ".join(self.checks)]
         outcome_text = ", ".join(f"{k}: {v}" for k, v in data["outcomes"].items())
+        lines.append(self.oracle_line())
         lines.append(f"tests: {outcome_text}")
         for test, reason in self.skips:
             lines.append(f"  skipped {test}: {reason}")
@@ -124,7 +153,7 @@ class RunStats:
         )
         if self.failures:
             lines += ["", f"FAILURES ({len(self.failures)}):"]
-            for failure in self.failures.values():
+            for failure in self.sorted_failures():
                 lines.append(f"  x {failure.test}")
                 for title in failure.titles:
                     lines.append(f"      {title}")

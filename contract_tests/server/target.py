@@ -36,6 +36,9 @@ SPECIAL_TOKEN_ENV: Final[Mapping[str, str]] = {
     # An Item the suite may refresh 3 times in a row to hit TRANSACTIONS_REFRESH_LIMIT. Opt-in on live
     # targets: every call is a billable refresh in Production.
     "rate_limit": "PLAID_TOKEN_RATE_LIMIT",
+    # An Item whose webhook URL reaches the suite's receiver (PLAID_CONTRACT_WEBHOOK_LISTEN) and whose refresh
+    # finds changes: its webhooks must verify with the key the target serves.
+    "webhook": "PLAID_TOKEN_WEBHOOK",
 }
 LIVE_REQUIRED_ENV: Final = ("PLAID_CLIENT_ID", "PLAID_SECRET", "PLAID_ACCESS_TOKEN")
 TRANSPORTS: Final = ("asgi", "loopback")
@@ -62,7 +65,9 @@ class Target:
     webhook_key_id: str | None = None  # a key id /webhook_verification_key/get knows, if any
     timeout: float = LIVE_TIMEOUT_SECONDS  # per request, for networked targets
     special_tokens: Mapping[str, str] = field(default_factory=dict)
-    is_reference: bool = False  # the embedded reference server (its special Items always exist)
+    is_reference: bool = False  # the reference server or a wrapper of it (its special Items always exist)
+    embedded: bool = False  # the embedded reference server itself: the differential oracle has nothing to add
+    webhook_listen: str | None = None  # host:port the suite receives the target's webhooks on, if any
     # In-process targets: builds a fresh app; `rate_limited=True` gives one with Plaid's documented limits.
     app_factory: Callable[..., Any] | None = None
 
@@ -88,6 +93,17 @@ class Target:
         """A well-formed token of an environment this target does not serve."""
         other = "production" if self.environment != "production" else "sandbox"
         return f"access-{other}-{uuid.uuid4()}"
+
+    def variables(self) -> dict[str, str]:
+        """Each sensitive value of the run and the environment variable that names it (for curl lines)."""
+        names = {
+            self.secret: "PLAID_SECRET",
+            self.client_id: "PLAID_CLIENT_ID",
+            self.access_token: "PLAID_ACCESS_TOKEN",
+        }
+        for scenario, token in self.special_tokens.items():
+            names.setdefault(token, SPECIAL_TOKEN_ENV[scenario])
+        return {value: name for value, name in names.items() if value}
 
     def credential_headers(self) -> dict[str, str]:
         return {"PLAID-CLIENT-ID": self.client_id, "PLAID-SECRET": self.secret}
@@ -200,6 +216,7 @@ def target_from_env(env: Mapping[str, str] | None = None) -> Target:
             secret=env["PLAID_SECRET"].strip(),
             access_token=env["PLAID_ACCESS_TOKEN"].strip(),
             webhook_key_id=env.get("PLAID_WEBHOOK_KEY_ID", "").strip() or None,
+            webhook_listen=env.get("PLAID_CONTRACT_WEBHOOK_LISTEN", "").strip() or None,
             special_tokens={
                 scenario: env[var].strip()
                 for scenario, var in SPECIAL_TOKEN_ENV.items()

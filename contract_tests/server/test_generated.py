@@ -17,8 +17,9 @@ from contract_tests.server.schema import SuiteSchema, max_examples_from_env
 
 _TARGET = session.target()
 _MAX_EXAMPLES = max_examples_from_env()
-positive = SuiteSchema(_TARGET, "positive", max_examples=_MAX_EXAMPLES)
-negative = SuiteSchema(_TARGET, "negative", max_examples=_MAX_EXAMPLES)
+_LEDGER, _ORACLE = session.ledger(), session.oracle()
+positive = SuiteSchema(_TARGET, "positive", max_examples=_MAX_EXAMPLES, ledger=_LEDGER, oracle=_ORACLE)
+negative = SuiteSchema(_TARGET, "negative", max_examples=_MAX_EXAMPLES, ledger=_LEDGER, oracle=_ORACLE)
 session.stats().checks = positive.check_names()
 
 

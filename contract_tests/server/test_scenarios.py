@@ -1,4 +1,5 @@
-"""Scenario tests (scenarios.py) against the session's target: one test per documented behaviour."""
+"""Scenario tests (scenarios.py) against the session's target: one test per documented behaviour and
+operation, named "<operation>: <scenario>" (e.g. `test_scenario[refresh: missing_fields]`)."""
 
 from __future__ import annotations
 
@@ -19,7 +20,11 @@ def client() -> Iterator[httpx.Client]:
 
 @pytest.mark.parametrize("name", list(SCENARIOS))
 def test_scenario(name: str, client: httpx.Client) -> None:
+    context = Scenario(session.target(), client, ledger=session.ledger(), oracle=session.oracle())
     try:
-        SCENARIOS[name](Scenario(session.target(), client))
+        SCENARIOS[name](context)
     except ScenarioSkipped as skip:
         pytest.skip(str(skip))
+    except AssertionError as failure:
+        curl = context.curl()
+        raise AssertionError(f"{failure}\nreproduce: {curl}" if curl else str(failure)) from None

@@ -11,6 +11,8 @@ import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from plaid_refresh.extras import MissingExtra
+
 EPILOG_SERVE = """\
 credentials:
   The server accepts one client_id/secret pair, as PLAID-CLIENT-ID/PLAID-SECRET headers or as body
@@ -398,9 +400,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
     try:
+        args = build_parser().parse_args(argv)
         code: int = args.handler(args)
+    except MissingExtra as exc:  # a plain install: the server's dependencies are an extra
+        print(f"plaid-refresh: error: {exc}", file=sys.stderr)
+        return 2
     except KeyboardInterrupt:
         return 130
     return code

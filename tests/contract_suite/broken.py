@@ -37,13 +37,13 @@ class Exchange:
     def request_json(self) -> Any:
         try:
             return json.loads(self.body)
-        except ValueError:
+        except (ValueError, RecursionError):  # deep JSON: the wrapper itself must not crash
             return None
 
     def response_json(self) -> Any:
         try:
             return json.loads(self.response_body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
 
 

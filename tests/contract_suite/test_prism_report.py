@@ -17,9 +17,9 @@ def documented_outcomes() -> dict[str, str]:
     """JUnit outcomes as run_pytest_suite returns them, matching the documented results: the documented
     scenarios pass, others fail or skip, and the generated tests (not scenarios) fail."""
     outcomes = {f"test_scenario[{name}]": "passed" for name in EXPECTED_PASSING_SCENARIOS}
-    outcomes["test_scenario[unknown_fields]"] = "failed"
-    outcomes["test_scenario[invalid_api_keys_in_headers]"] = "failed"
-    outcomes["test_scenario[item_login_required]"] = "skipped"
+    outcomes["test_scenario[refresh: unknown_fields]"] = "failed"
+    outcomes["test_scenario[refresh: invalid_api_keys_in_headers]"] = "failed"
+    outcomes["test_scenario[refresh: item_login_required]"] = "skipped"
     outcomes["test_positive"] = "failed"
     outcomes["test_negative"] = "failed"
     return outcomes
@@ -57,15 +57,15 @@ def _fixed_check(failing: dict[str, int], outcomes: dict[str, str]) -> None:
 
 
 def _documented_scenario_fails(failing: dict[str, int], outcomes: dict[str, str]) -> None:
-    outcomes["test_scenario[missing_fields]"] = "failed"
+    outcomes["test_scenario[refresh: missing_fields]"] = "failed"
 
 
 def _documented_scenario_skips(failing: dict[str, int], outcomes: dict[str, str]) -> None:
-    outcomes["test_scenario[healthy_refresh_succeeds]"] = "skipped"
+    outcomes["test_scenario[refresh: missing_fields]"] = "skipped"
 
 
 def _undocumented_scenario_passes(failing: dict[str, int], outcomes: dict[str, str]) -> None:
-    outcomes["test_scenario[unknown_fields]"] = "passed"
+    outcomes["test_scenario[refresh: unknown_fields]"] = "passed"
 
 
 Change = Callable[[dict[str, int], dict[str, str]], None]

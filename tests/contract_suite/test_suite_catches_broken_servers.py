@@ -37,57 +37,78 @@ RUN_TIMEOUT = 240  # seconds per suite run; a hung run fails the proof instead o
 EXPECTED: dict[str, list[tuple[str, str]]] = {
     "missing_request_id": [
         ("test_positive", "plaid_request_id"),
-        ("test_scenario[healthy_refresh_succeeds]", "request_id is missing"),
+        ("test_scenario[refresh: healthy_refresh_succeeds]", "request_id is missing"),
     ],
     "wrong_status_for_error_type": [
         ("test_negative", "plaid_status_matches_error_type"),
-        ("test_scenario[missing_fields]", "HTTP 422 with error_type INVALID_REQUEST"),
+        ("test_scenario[refresh: missing_fields]", "HTTP 422 with error_type INVALID_REQUEST"),
     ],
     "server_error_on_malformed_json": [
         ("test_negative", "plaid_negative_input_rejected"),
-        ("test_scenario[invalid_body_malformed_json]", "got HTTP 500"),
+        ("test_scenario[refresh: invalid_body_malformed_json]", "answered HTTP 500"),
     ],
     "unknown_fields_accepted": [
-        ("test_scenario[unknown_fields]", "expected HTTP 400 INVALID_REQUEST/UNKNOWN_FIELDS, got HTTP 200"),
+        (
+            "test_scenario[refresh: unknown_fields]",
+            "the target answered HTTP 200, the reference server HTTP 400 INVALID_REQUEST/UNKNOWN_FIELDS",
+        ),
     ],
     "bad_keys_ignored": [
         ("test_positive", "plaid_bad_api_keys_rejected"),
-        ("test_scenario[invalid_api_keys_in_headers]", "INVALID_API_KEYS, got HTTP 200"),
-        ("test_scenario[invalid_api_keys_in_body]", "INVALID_API_KEYS, got HTTP 200"),
+        (
+            "test_scenario[refresh: invalid_api_keys_in_headers]",
+            "HTTP 200, the reference server HTTP 400 INVALID_INPUT/INVALID_API_KEYS",
+        ),
+        (
+            "test_scenario[refresh: invalid_api_keys_in_body]",
+            "HTTP 200, the reference server HTTP 400 INVALID_INPUT/INVALID_API_KEYS",
+        ),
     ],
     "wrong_content_type": [
         ("test_positive", "Undocumented Content-Type"),
-        ("test_scenario[missing_fields]", "an error answer must be application/json"),
-        ("test_scenario[healthy_refresh_succeeds]", "a success must be application/json"),
+        ("test_scenario[refresh: missing_fields]", "an error answer must be application/json"),
+        ("test_scenario[refresh: healthy_refresh_succeeds]", "a success must be application/json"),
     ],
     "error_not_plaid_shaped": [
         ("test_negative", "plaid_error_envelope"),
-        ("test_scenario[missing_fields]", "not a PlaidError"),
+        ("test_scenario[refresh: missing_fields]", "not a PlaidError"),
     ],
     "wrong_code_for_missing_field": [
-        ("test_scenario[missing_fields]", "MISSING_FIELDS, got HTTP 400"),
+        (
+            "test_scenario[refresh: missing_fields]",
+            "the reference server HTTP 400 INVALID_REQUEST/MISSING_FIELDS",
+        ),
     ],
     "unauthorized_for_bad_keys": [
         ("test_positive", "plaid_bad_api_keys_rejected"),
-        ("test_scenario[invalid_api_keys_in_headers]", "HTTP 401"),
+        ("test_scenario[refresh: invalid_api_keys_in_headers]", "HTTP 401"),
     ],
     "html_bad_gateway": [
         ("test_positive", "Server error"),
         ("test_positive", "plaid_error_envelope"),
-        ("test_scenario[plaid_version_absent_accepted]", "HTTP 502 (text/html"),
+        ("test_scenario[refresh: plaid_version_absent_accepted]", "HTTP 502 (text/html"),
     ],
     "content_type_not_checked": [
-        ("test_negative", "expected INVALID_HEADERS"),
-        ("test_scenario[invalid_headers_text_plain]", "INVALID_HEADERS, got HTTP 200"),
-        ("test_scenario[invalid_headers_missing_content_type]", "INVALID_HEADERS, got HTTP 200"),
+        ("test_negative", "plaid_differential_oracle"),
+        (
+            "test_scenario[refresh: invalid_headers_text_plain]",
+            "HTTP 200, the reference server HTTP 400 INVALID_REQUEST/INVALID_HEADERS",
+        ),
+        (
+            "test_scenario[refresh: invalid_headers_missing_content_type]",
+            "HTTP 200, the reference server HTTP 400 INVALID_REQUEST/INVALID_HEADERS",
+        ),
     ],
     "echoes_secret": [
         ("test_negative", "plaid_secret_not_echoed"),
-        ("test_scenario[missing_fields]", "repeats the request's secret"),
+        ("test_scenario[refresh: missing_fields]", "repeats the request's secret"),
     ],
     "version_not_checked": [
-        ("test_negative", "expected INCOMPATIBLE_API_VERSION"),
-        ("test_scenario[plaid_version_unsupported]", "INCOMPATIBLE_API_VERSION, got HTTP 200"),
+        ("test_negative", "plaid_differential_oracle"),
+        (
+            "test_scenario[refresh: plaid_version_unsupported]",
+            "HTTP 200, the reference server HTTP 400 INVALID_REQUEST/INCOMPATIBLE_API_VERSION",
+        ),
     ],
 }
 

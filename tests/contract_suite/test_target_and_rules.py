@@ -176,8 +176,8 @@ def test_live_target_path_against_a_rate_limited_server(tmp_path: Path) -> None:
     output = done.stdout + done.stderr
     assert done.returncode == 0, output[-4000:]
     cases = {case.get("name"): case for case in ET.parse(junit).iter("testcase")}
-    assert cases["test_scenario[capital_one_products_not_supported]"].find("skipped") is None
-    skipped = cases["test_scenario[item_login_required]"].find("skipped")
+    assert cases["test_scenario[refresh: capital_one_products_not_supported]"].find("skipped") is None
+    skipped = cases["test_scenario[refresh: item_login_required]"].find("skipped")
     assert skipped is not None
     assert "PLAID_TOKEN_LOGIN_REQUIRED" in (skipped.get("message") or "")
     assert DEFAULT_SECRET not in output
