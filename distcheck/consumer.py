@@ -78,6 +78,18 @@ def check_runtime_venv(runtime: Venv) -> None:
     print(f"    runtime venv: {len(installed)} distributions, httpx {OLDER_HTTPX} kept, none of the server's")
 
 
+def check_missing_extras_are_named(runtime: Venv, workdir: Path) -> None:
+    """Without its extra, the server says which extra to install (no traceback)."""
+    command = [str(runtime.root / "bin" / "plaid-refresh"), "serve", "--port", "0"]
+    print("  - plaid-refresh serve without the [server] extra", flush=True)
+    result = subprocess.run(  # noqa: S603
+        command, cwd=workdir, env=clean_env(), capture_output=True, text=True, timeout=60, check=False
+    )
+    if result.returncode != 2 or "[server] extra" not in result.stderr or "Traceback" in result.stderr:
+        raise StepFailed(f"serve without [server]: exit {result.returncode}, {result.stderr.strip()!r}")
+    print(f"    {result.stderr.strip()[:110]}...")
+
+
 def typecheck(runtime: Venv, workdir: Path) -> None:
     shutil.copy(CONSUMER, workdir / CONSUMER.name)
     (workdir / "probe.py").write_text(PROBE, encoding="utf-8")
@@ -179,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             check_runtime_venv(runtime)
             app = workdir / "app"
             app.mkdir()
+            check_missing_extras_are_named(runtime, app)
             typecheck(runtime, app)
             server_venv = Venv.create(workdir / "server", args.uv)
             server_venv.install(

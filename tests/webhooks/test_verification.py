@@ -22,6 +22,7 @@ from plaid_refresh_client.models import (
 
 from contract_tests.webhooks.payloads import codes, strategy
 from plaid_refresh.webhooks import forgeries
+from plaid_refresh.webhooks.key_cache import load_key
 from plaid_refresh.webhooks.signing import WebhookSigner, serialize_webhook
 from plaid_refresh.webhooks.verification import (
     AsyncWebhookVerifier,
@@ -39,7 +40,6 @@ from plaid_refresh.webhooks.verification import (
     WebhookVerificationError,
     WebhookVerifier,
     _Checks,
-    _load_key,
 )
 from tests.webhooks.conftest import CountingFetcher, FakeClock, example_payload
 
@@ -181,8 +181,8 @@ def test_rejects_hs256_signed_with_the_public_key(
 def test_hs256_is_rejected_by_the_decoder_too(signer: WebhookSigner, body: bytes, clock: FakeClock) -> None:
     """Defence in depth: even past the header check, decoding allows ES256 only."""
     headers, _ = forgeries.hs256_public_key(signer, body, clock())
-    key = _load_key(signer.key_id, JWKPublicKey.from_dict(signer.public_jwk()), clock())
-    checks = _Checks(clock, 300, 60, 3600)
+    key = load_key(signer.key_id, JWKPublicKey.from_dict(signer.public_jwk()), clock())
+    checks = _Checks(clock, 300, 60)
     with pytest.raises((UnsupportedAlgorithm, BadSignature)):
         checks.check(headers["Plaid-Verification"], signer.key_id, key, body)
 
@@ -303,13 +303,20 @@ def test_concurrent_first_uses_of_a_kid_share_one_fetch(
     assert fetcher.calls == {signer.key_id: 1}
 
 
-def test_unknown_kids_are_not_cached(
-    verifier: WebhookVerifier, fetcher: CountingFetcher, body: bytes
+def test_unknown_kids_are_remembered_for_a_while(
+    verifier: WebhookVerifier, fetcher: CountingFetcher, body: bytes, clock: FakeClock
 ) -> None:
+    """Once fruitless fetches reach half the bound, a forged kid is answered from memory for
+    unknown_kid_ttl (300 s): not one key-server call per webhook."""
+    verifier = WebhookVerifier(fetcher, clock=clock, max_key_fetches=2)
     impostor = WebhookSigner.generate()
-    for _ in range(2):
+    for _ in range(3):
         with pytest.raises(UnknownKey):
             verifier.verify({"Plaid-Verification": impostor.sign(body)}, body)
+    assert fetcher.calls == {impostor.key_id: 1}
+    clock.advance(301)
+    with pytest.raises(UnknownKey):
+        verifier.verify({"Plaid-Verification": impostor.sign(body)}, body)
     assert fetcher.calls == {impostor.key_id: 2}
 
 

@@ -165,6 +165,9 @@ class PlaidMalformedResponse(PlaidProtocolError):
     """JSON that is truncated, or does not match the spec's schema for its status (missing or
     wrongly typed fields). Unknown extra fields are never a reason for this error."""
 
+    schema_problems: tuple[str, ...] = ()
+    """Where a whole JSON answer breaks the spec's schema (scrubbed); empty when the JSON does not parse."""
+
 
 class PlaidResponseTooLarge(PlaidProtocolError):
     """The answer's body (decoded) is larger than the client's `max_response_bytes`. Reading stopped

@@ -101,17 +101,13 @@ class DeadlineBackend(httpcore.NetworkBackend):
 
 
 def deadline_transport(*, verify: bool | ssl.SSLContext, limits: httpx.Limits) -> httpx.HTTPTransport:
-    """httpx's HTTP/1.1 transport over DeadlineBackend sockets. httpx has no public way to choose
-    the socket backend, so its connection pool is rebuilt with the same settings plus the backend
-    (tests/client/test_hostile_server.py fails if a new httpx stops honouring it)."""
+    """httpx's HTTP/1.1 transport whose connection pool opens DeadlineBackend sockets. httpx has no
+    public way to choose the socket backend, so the pool's is set here; every httpx from 0.25 to 0.28
+    (httpcore 1.x) keeps it in `_network_backend`, and tests/client/test_hostile_server.py fails if a
+    new one stops using it."""
     transport = httpx.HTTPTransport(verify=verify, limits=limits)
-    transport._pool = httpcore.ConnectionPool(
-        ssl_context=httpx.create_ssl_context(verify=verify),
-        max_connections=limits.max_connections,
-        max_keepalive_connections=limits.max_keepalive_connections,
-        keepalive_expiry=limits.keepalive_expiry,
-        http1=True,
-        http2=False,
-        network_backend=DeadlineBackend(),
-    )
+    pool = transport._pool
+    if not isinstance(pool, httpcore.ConnectionPool) or not hasattr(pool, "_network_backend"):
+        raise RuntimeError("this httpx/httpcore does not let the client bound its sockets by the deadline")
+    pool._network_backend = DeadlineBackend()
     return transport

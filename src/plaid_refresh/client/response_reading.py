@@ -81,13 +81,15 @@ def interpret(
     if problems:
         where, forms, content_type = _failure_context(operation, response, secrets)
         view = snippet(raw, forms)
-        raise PlaidMalformedResponse(
-            f"{where} answered HTTP {status} with a body that does not match the spec: "
-            + scrub("; ".join(problems), forms),
+        shown = tuple(scrub(problem, forms) for problem in problems)
+        malformed = PlaidMalformedResponse(
+            f"{where} answered HTTP {status} with a body that does not match the spec: " + "; ".join(shown),
             status_code=status,
             content_type=content_type,
             snippet=view,
         )
+        malformed.schema_problems = shown
+        raise malformed
     if 200 <= status < 300:
         request_id = data.get("request_id")
         return operation.parse(data), request_id if isinstance(request_id, str) else None

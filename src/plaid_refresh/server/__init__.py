@@ -6,6 +6,8 @@ Public API: `create_app`, `ServerConfig`, the default credentials and the built-
 
 from __future__ import annotations
 
+# First: without the [server] extra, one clear error naming it (plaid_refresh/extras.py).
+from plaid_refresh.server import _requirements  # noqa: F401
 from plaid_refresh.server.app import ReferenceServer, WebhookSink, create_app
 from plaid_refresh.server.config import (
     DEFAULT_CLIENT_ID,

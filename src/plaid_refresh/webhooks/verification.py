@@ -7,11 +7,14 @@ returns the parsed webhook (a generated model from `plaid_refresh_client.models`
 1. a `Plaid-Verification` header is present (names compared case-insensitively);
 2. its JWT header says `alg: ES256` (checked before any key is touched, so `none` and HS256 signed
    with the public key never reach a verification routine) and carries a `kid`;
-3. the key for that `kid` is fetched with /webhook_verification_key/get through the generated client,
-   cached per `kid`, and rejected when it has expired;
+3. the key for that `kid` is fetched with /webhook_verification_key/get through the toolkit's client
+   (`key_fetching`: one total deadline, a size cap), cached per `kid`, and rejected when it has
+   expired or a field of it cannot be understood; one fetch per kid runs at a time, fruitless
+   fetches per minute are bounded, and unknown kids are answered from memory under pressure
+   (`key_cache`);
 4. the ES256 signature verifies with that key (PyJWT, `algorithms=["ES256"]` only);
-5. `iat` is at most `max_age` seconds old and at most `max_future_skew` seconds ahead;
-6. `request_body_sha256` equals the hex SHA-256 of the raw body (constant-time comparison);
+5. `iat` is a finite number, at most `max_age` seconds old and at most `max_future_skew` seconds ahead;
+6. `request_body_sha256` is 64 hex digits equal to the SHA-256 of the raw body (constant-time);
 7. the body is a JSON object with string `webhook_type` and `webhook_code`; the pairs the spec
    describes are validated against their schema and parsed into the generated model
    (`plaid_refresh.webhooks.parsing`).
@@ -20,41 +23,70 @@ Any other genuine webhook (another product's, such as AUTH DEFAULT_UPDATE or ITE
 Plaid adds later) passes the same checks and comes back as `OtherWebhook` with its payload, so a
 receiver can acknowledge it: one webhook URL receives every product's webhooks.
 Exception messages carry the failing check and the key id, never a token, a key or a credential.
+Whatever the header, claims, key or body hold, the only exceptions are WebhookVerificationError
+subclasses (tests/webhooks/test_forgery_corpus.py).
 """
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
-import threading
+import math
+import re
 import time
 from collections.abc import Awaitable, Callable, Mapping
-from typing import Any, Protocol
+from typing import Any
 
 import attrs
-import httpx
 import jwt
-from cryptography.hazmat.primitives.asymmetric import ec
-from jwt.algorithms import ECAlgorithm
-from plaid_refresh_client import Client
-from plaid_refresh_client.api.webhooks import webhook_verification_key_get
-from plaid_refresh_client.models import (
-    JWKPublicKey,
-    PlaidError,
-    PlaidVersion,
-    WebhookVerificationKeyGetRequest,
-    WebhookVerificationKeyGetResponse,
-)
+from plaid_refresh_client.models import JWKPublicKey
 
+from plaid_refresh.webhooks.errors import (
+    BadSignature,
+    BodyMismatch,
+    InvalidPayload,
+    KeyFetchError,
+    KeyFetchRateLimited,
+    MalformedClaims,
+    MalformedSignature,
+    MissingSignature,
+    StaleWebhook,
+    UnknownKey,
+    UnsupportedAlgorithm,
+    WebhookVerificationError,
+)
+from plaid_refresh.webhooks.key_cache import (
+    ALGORITHM,
+    DEFAULT_FETCH_WAIT,
+    DEFAULT_FETCH_WINDOW,
+    DEFAULT_KEY_REFRESH,
+    DEFAULT_MAX_FETCHES,
+    DEFAULT_MAX_UNKNOWN_KIDS,
+    DEFAULT_UNKNOWN_KID_TTL,
+    AsyncKeys,
+    CachedKey,
+    KeyCache,
+    SyncKeys,
+)
+from plaid_refresh.webhooks.key_fetching import (
+    DEFAULT_PLAID_VERSION,
+    AsyncKeyFetcher,
+    KeyFetcher,
+    PlaidKeyFetcher,
+)
 from plaid_refresh.webhooks.parsing import OtherWebhook, Webhook, parse_payload, webhook_schemas
 
 __all__ = [
+    "DEFAULT_PLAID_VERSION",
+    "AsyncKeyFetcher",
     "AsyncWebhookVerifier",
     "BadSignature",
     "BodyMismatch",
     "InvalidPayload",
     "KeyFetchError",
+    "KeyFetchRateLimited",
+    "KeyFetcher",
+    "MalformedClaims",
     "MalformedSignature",
     "MissingSignature",
     "OtherWebhook",
@@ -71,57 +103,10 @@ __all__ = [
 ]
 
 HEADER = "plaid-verification"
-ALGORITHM = "ES256"
 DEFAULT_MAX_AGE = 300.0  # Plaid: reject webhooks whose iat is older than 5 minutes
 DEFAULT_MAX_FUTURE_SKEW = 60.0  # tolerated clock skew for an iat ahead of our clock
-DEFAULT_KEY_REFRESH = 24 * 3600.0  # re-fetch a cached current key after this long, to learn its expiry
 MAX_TOKEN_LENGTH = 4096  # the spec's maxLength for the header
-DEFAULT_PLAID_VERSION = "2020-09-14"
-
-
-# -- errors -----------------------------------------------------------------------------------------
-
-
-class WebhookVerificationError(Exception):
-    """A webhook failed verification. Answer it with a non-2xx status and do not act on it."""
-
-
-class MissingSignature(WebhookVerificationError):
-    """No Plaid-Verification header."""
-
-
-class MalformedSignature(WebhookVerificationError):
-    """The Plaid-Verification header is not a well-formed JWT, or its header lacks a kid."""
-
-
-class UnsupportedAlgorithm(WebhookVerificationError):
-    """The JWT (or the fetched key) names an algorithm other than ES256."""
-
-
-class UnknownKey(WebhookVerificationError):
-    """No usable key for the kid: unknown to the key server, expired, or not a P-256 key."""
-
-
-class KeyFetchError(WebhookVerificationError):
-    """The key server could not be asked (network error, 5xx, unexpected answer). Transient:
-    answer with a 5xx so Plaid retries later."""
-
-
-class BadSignature(WebhookVerificationError):
-    """The signature does not verify with the key for the kid, or required claims are missing."""
-
-
-class StaleWebhook(WebhookVerificationError):
-    """`iat` is older than max_age, or too far in the future."""
-
-
-class BodyMismatch(WebhookVerificationError):
-    """`request_body_sha256` does not match the body received."""
-
-
-class InvalidPayload(WebhookVerificationError):
-    """The (authentic) body is not JSON or does not validate against the spec's webhook schema."""
-
+_SHA256_HEX = re.compile(r"[0-9a-fA-F]{64}")
 
 # -- results ----------------------------------------------------------------------------------------
 
@@ -130,115 +115,13 @@ UnknownWebhook = OtherWebhook  # the earlier name of OtherWebhook
 
 def parse_webhook(body: bytes) -> Webhook:
     """The typed webhook for a body, by (webhook_type, webhook_code): see plaid_refresh.webhooks.parsing."""
-    return parse_payload(body, InvalidPayload)
-
-
-# -- key fetching -----------------------------------------------------------------------------------
-
-
-class KeyFetcher(Protocol):
-    """Returns the key for a kid; raises UnknownKey when the key server does not know it and
-    KeyFetchError when it cannot be asked."""
-
-    def __call__(self, key_id: str) -> JWKPublicKey: ...
-
-
-class AsyncKeyFetcher(Protocol):
-    def __call__(self, key_id: str) -> Awaitable[JWKPublicKey]: ...
-
-
-def _key_from_answer(key_id: str, status: int, parsed: object) -> JWKPublicKey:
-    if isinstance(parsed, WebhookVerificationKeyGetResponse):
-        return parsed.key
-    if isinstance(parsed, PlaidError):
-        code = str(parsed.error_code)
-        if code == "INVALID_WEBHOOK_VERIFICATION_KEY_ID":
-            raise UnknownKey(f"the key server does not know key id {key_id!r}")
-        raise KeyFetchError(f"the key server answered {status} {code} for key id {key_id!r}")
-    raise KeyFetchError(f"the key server answered an unexpected HTTP {status} for key id {key_id!r}")
-
-
-@attrs.define(repr=False)
-class PlaidKeyFetcher:
-    """Fetches keys with POST {base_url}/webhook_verification_key/get through the generated client,
-    authenticated with the PLAID-CLIENT-ID / PLAID-SECRET headers. repr() hides the credentials."""
-
-    base_url: str
-    client_id: str
-    secret: str
-    timeout: float = 10.0
-    plaid_version: str = DEFAULT_PLAID_VERSION
-    transport: httpx.BaseTransport | None = None
-    async_transport: httpx.AsyncBaseTransport | None = None
-    _client: Client | None = attrs.field(default=None, init=False)
-    _async_client: Client | None = attrs.field(default=None, init=False)
-
-    def __repr__(self) -> str:
-        return f"PlaidKeyFetcher(base_url={self.base_url!r})"
-
-    def _make_client(self, httpx_args: dict[str, Any]) -> Client:
-        return Client(
-            base_url=self.base_url.rstrip("/"),
-            headers={"PLAID-CLIENT-ID": self.client_id, "PLAID-SECRET": self.secret},
-            timeout=httpx.Timeout(self.timeout),
-            raise_on_unexpected_status=False,
-            httpx_args=httpx_args,
-        )
-
-    def client(self) -> Client:
-        """The generated client used for blocking fetches (one connection pool, reused)."""
-        if self._client is None:
-            self._client = self._make_client({"transport": self.transport} if self.transport else {})
-        return self._client
-
-    def async_client(self) -> Client:
-        if self._async_client is None:
-            args = {"transport": self.async_transport} if self.async_transport else {}
-            self._async_client = self._make_client(args)
-        return self._async_client
-
-    def close(self) -> None:
-        if self._client is not None:
-            self._client.get_httpx_client().close()
-            self._client = None
-
-    async def aclose(self) -> None:
-        if self._async_client is not None:
-            await self._async_client.get_async_httpx_client().aclose()
-            self._async_client = None
-
-    def __call__(self, key_id: str) -> JWKPublicKey:
-        try:
-            answer = webhook_verification_key_get.sync_detailed(
-                client=self.client(),
-                body=WebhookVerificationKeyGetRequest(key_id=key_id),
-                plaid_version=PlaidVersion(self.plaid_version),
-            )
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            # ValueError covers non-JSON bodies (a proxy's HTML page) and non-IANA statuses.
-            raise KeyFetchError(f"could not fetch key id {key_id!r}: {type(exc).__name__}") from None
-        return _key_from_answer(key_id, int(answer.status_code), answer.parsed)
-
-    async def fetch_async(self, key_id: str) -> JWKPublicKey:
-        try:
-            answer = await webhook_verification_key_get.asyncio_detailed(
-                client=self.async_client(),
-                body=WebhookVerificationKeyGetRequest(key_id=key_id),
-                plaid_version=PlaidVersion(self.plaid_version),
-            )
-        except (httpx.HTTPError, ValueError, KeyError, TypeError) as exc:
-            raise KeyFetchError(f"could not fetch key id {key_id!r}: {type(exc).__name__}") from None
-        return _key_from_answer(key_id, int(answer.status_code), answer.parsed)
+    try:
+        return parse_payload(body, InvalidPayload)
+    except RecursionError:
+        raise InvalidPayload("the body is nested too deeply to read") from None
 
 
 # -- the checks -------------------------------------------------------------------------------------
-
-
-@attrs.frozen
-class _CachedKey:
-    public_key: ec.EllipticCurvePublicKey
-    expired_at: int | None
-    fetched_at: float
 
 
 def _find_header(headers: Mapping[str, str]) -> str:
@@ -256,7 +139,7 @@ def _token_and_kid(headers: Mapping[str, str]) -> tuple[str, str]:
         raise MalformedSignature("the Plaid-Verification header is too long")
     try:
         header = jwt.get_unverified_header(token)
-    except jwt.PyJWTError:
+    except (jwt.PyJWTError, RecursionError):
         raise MalformedSignature("the Plaid-Verification header is not a JWT") from None
     alg = header.get("alg")
     if alg != ALGORITHM:
@@ -268,21 +151,16 @@ def _token_and_kid(headers: Mapping[str, str]) -> tuple[str, str]:
     return token, kid
 
 
-def _load_key(key_id: str, jwk: JWKPublicKey, now: float) -> _CachedKey:
-    if jwk.alg != ALGORITHM:
-        raise UnsupportedAlgorithm(f"key id {key_id!r} is for alg {jwk.alg[:16]!r}, not ES256")
-    if jwk.kid != key_id:
-        raise UnknownKey(f"the key server answered another key for key id {key_id!r}")
-    if jwk.kty != "EC" or jwk.crv != "P-256":
-        raise UnknownKey(f"key id {key_id!r} is not a P-256 EC key")
-    try:
-        key = ECAlgorithm.from_jwk({"kty": "EC", "crv": "P-256", "x": jwk.x, "y": jwk.y})
-    except (jwt.PyJWTError, ValueError, TypeError):
-        raise UnknownKey(f"key id {key_id!r} is not a valid P-256 public key") from None
-    if not isinstance(key, ec.EllipticCurvePublicKey):
-        raise UnknownKey(f"key id {key_id!r} is not a public key")
-    expired_at = jwk.expired_at if isinstance(jwk.expired_at, int) else None
-    return _CachedKey(public_key=key, expired_at=expired_at, fetched_at=now)
+def _iat_seconds(iat: Any) -> float:
+    """The iat claim as a finite float, or MalformedClaims (NaN, ±Infinity, 1e400, a 400-digit int)."""
+    if isinstance(iat, bool) or not isinstance(iat, int | float):
+        raise MalformedClaims("the iat claim is not a number")
+    if isinstance(iat, int) and abs(iat) >= 10**12:  # past year 33000: no float conversion attempted
+        raise MalformedClaims("the iat claim is not a plausible time")
+    seconds = float(iat)
+    if not math.isfinite(seconds):
+        raise MalformedClaims("the iat claim is not a finite number")
+    return seconds
 
 
 @attrs.define(repr=False)
@@ -292,17 +170,8 @@ class _Checks:
     clock: Callable[[], float]
     max_age: float
     max_future_skew: float
-    key_refresh: float
 
-    def usable(self, cached: _CachedKey | None, now: float) -> bool:
-        """A cached key can be used without asking the key server again."""
-        if cached is None:
-            return False
-        if cached.expired_at is not None:
-            return True  # an expired key stays expired: no need to ask again
-        return now - cached.fetched_at < self.key_refresh
-
-    def check(self, token: str, kid: str, cached: _CachedKey, body: bytes) -> Webhook:
+    def check(self, token: str, kid: str, cached: CachedKey, body: bytes) -> Webhook:
         now = self.clock()
         if cached.expired_at is not None and cached.expired_at <= now:
             raise UnknownKey(f"key id {kid!r} has expired")
@@ -326,117 +195,121 @@ class _Checks:
             raise BadSignature(f"the JWT lacks the {exc.claim} claim") from None
         except jwt.InvalidAlgorithmError:
             raise UnsupportedAlgorithm("JWT alg is not ES256") from None
+        except jwt.InvalidSignatureError:
+            raise BadSignature(f"the signature does not verify with key id {kid!r}") from None
+        except jwt.DecodeError:  # claims that are not a JSON object PyJWT can read (too deep, ...)
+            raise MalformedClaims("the JWT claims cannot be read") from None
         except jwt.PyJWTError:
             raise BadSignature(f"the signature does not verify with key id {kid!r}") from None
-        iat = claims["iat"]
-        if isinstance(iat, bool) or not isinstance(iat, int | float):
-            raise BadSignature("the iat claim is not a number")
+        except RecursionError:
+            raise MalformedClaims("the JWT claims are nested too deeply to read") from None
+        iat = _iat_seconds(claims["iat"])
         if now - iat > self.max_age:
             raise StaleWebhook(f"iat is {int(now - iat)} s old (limit {int(self.max_age)} s)")
         if iat - now > self.max_future_skew:
             raise StaleWebhook(f"iat is {int(iat - now)} s in the future")
         claimed = claims["request_body_sha256"]
+        if not isinstance(claimed, str) or not _SHA256_HEX.fullmatch(claimed):
+            raise MalformedClaims("request_body_sha256 is not 64 hex digits")
         actual = hashlib.sha256(body).hexdigest()
-        if not isinstance(claimed, str) or not hmac.compare_digest(claimed.encode(), actual.encode()):
+        if not hmac.compare_digest(claimed.lower().encode("ascii"), actual.encode("ascii")):
             raise BodyMismatch("request_body_sha256 does not match the body received")
         return parse_webhook(body)
 
 
+@attrs.frozen
+class _Options:
+    clock: Callable[[], float]
+    max_age: float
+    max_future_skew: float
+    key_refresh: float
+    unknown_kid_ttl: float
+    max_unknown_kids: int
+    max_key_fetches: int
+    fetch_window: float
+    fetch_wait: float
+
+    def checks(self) -> _Checks:
+        return _Checks(self.clock, self.max_age, self.max_future_skew)
+
+    def cache(self) -> KeyCache:
+        return KeyCache(
+            key_refresh=self.key_refresh,
+            unknown_kid_ttl=self.unknown_kid_ttl,
+            max_unknown_kids=self.max_unknown_kids,
+            max_fetches=self.max_key_fetches,
+            fetch_window=self.fetch_window,
+        )
+
+
 class WebhookVerifier:
     """Verifies webhooks; thread-safe. Keys are fetched once per kid (concurrent first uses of a kid
-    share one fetch) and cached; current keys are re-fetched after `key_refresh` seconds to learn
-    whether they expired. Unknown kids are not cached (a forged kid costs one key-server call)."""
+    share one fetch, and its outcome) and cached; current keys are re-fetched after `key_refresh`
+    seconds to learn whether they expired. At most `max_key_fetches` fruitless fetches (unknown kid,
+    unusable key, failed fetch) per `fetch_window` seconds: beyond, KeyFetchRateLimited (a 5xx for
+    Plaid, which delivers again later). A kid the key server does not know is remembered for
+    `unknown_kid_ttl` seconds (at most `max_unknown_kids`) and answered from memory once half that
+    bound is used (see plaid_refresh.webhooks.key_cache)."""
 
     def __init__(
         self,
-        key_fetcher: KeyFetcher,
+        key_fetcher: KeyFetcher | Callable[[str], JWKPublicKey],
         *,
         clock: Callable[[], float] = time.time,
         max_age: float = DEFAULT_MAX_AGE,
         max_future_skew: float = DEFAULT_MAX_FUTURE_SKEW,
         key_refresh: float = DEFAULT_KEY_REFRESH,
+        unknown_kid_ttl: float = DEFAULT_UNKNOWN_KID_TTL,
+        max_unknown_kids: int = DEFAULT_MAX_UNKNOWN_KIDS,
+        max_key_fetches: int = DEFAULT_MAX_FETCHES,
+        fetch_window: float = DEFAULT_FETCH_WINDOW,
+        fetch_wait: float = DEFAULT_FETCH_WAIT,
     ) -> None:
-        self._fetch = key_fetcher
-        self._checks = _Checks(clock, max_age, max_future_skew, key_refresh)
-        self._keys: dict[str, _CachedKey] = {}
-        self._lock = threading.Lock()
-        self._kid_locks: dict[str, threading.Lock] = {}
+        options = _Options(
+            clock, max_age, max_future_skew, key_refresh, unknown_kid_ttl, max_unknown_kids,
+            max_key_fetches, fetch_window, fetch_wait,
+        )  # fmt: skip
+        self._checks = options.checks()
+        self._keys = SyncKeys(key_fetcher, options.cache(), fetch_wait)
 
     def __repr__(self) -> str:
         return f"WebhookVerifier(cached_keys={len(self._keys)})"
 
-    def _key(self, kid: str) -> _CachedKey:
-        cached = self._keys.get(kid)
-        if self._checks.usable(cached, self._checks.clock()):
-            assert cached is not None
-            return cached
-        with self._lock:
-            kid_lock = self._kid_locks.setdefault(kid, threading.Lock())
-        with kid_lock:  # one fetch per kid even when many threads need it at once
-            cached = self._keys.get(kid)
-            now = self._checks.clock()
-            if self._checks.usable(cached, now):
-                assert cached is not None
-                return cached
-            try:
-                loaded = _load_key(kid, self._fetch(kid), now)
-            except BaseException:
-                with self._lock:  # unknown kids leave nothing behind
-                    if kid not in self._keys:
-                        self._kid_locks.pop(kid, None)
-                raise
-            with self._lock:
-                self._keys[kid] = loaded
-            return loaded
-
     def verify(self, headers: Mapping[str, str], body: bytes) -> Webhook:
         """The parsed webhook, or a WebhookVerificationError subclass naming the failed check."""
         token, kid = _token_and_kid(headers)
-        return self._checks.check(token, kid, self._key(kid), body)
+        return self._checks.check(token, kid, self._keys.get(kid, self._checks.clock()), body)
 
 
 class AsyncWebhookVerifier:
     """WebhookVerifier for asyncio receivers: the key fetch is awaited (e.g. `PlaidKeyFetcher.fetch_async`).
-    Use one instance per event loop."""
+    Same caching and bounds. Use one instance per event loop."""
 
     def __init__(
         self,
-        key_fetcher: AsyncKeyFetcher,
+        key_fetcher: AsyncKeyFetcher | Callable[[str], Awaitable[JWKPublicKey]],
         *,
         clock: Callable[[], float] = time.time,
         max_age: float = DEFAULT_MAX_AGE,
         max_future_skew: float = DEFAULT_MAX_FUTURE_SKEW,
         key_refresh: float = DEFAULT_KEY_REFRESH,
+        unknown_kid_ttl: float = DEFAULT_UNKNOWN_KID_TTL,
+        max_unknown_kids: int = DEFAULT_MAX_UNKNOWN_KIDS,
+        max_key_fetches: int = DEFAULT_MAX_FETCHES,
+        fetch_window: float = DEFAULT_FETCH_WINDOW,
+        fetch_wait: float = DEFAULT_FETCH_WAIT,
     ) -> None:
-        self._fetch = key_fetcher
-        self._checks = _Checks(clock, max_age, max_future_skew, key_refresh)
-        self._keys: dict[str, _CachedKey] = {}
-        self._kid_locks: dict[str, asyncio.Lock] = {}
+        options = _Options(
+            clock, max_age, max_future_skew, key_refresh, unknown_kid_ttl, max_unknown_kids,
+            max_key_fetches, fetch_window, fetch_wait,
+        )  # fmt: skip
+        self._checks = options.checks()
+        self._keys = AsyncKeys(key_fetcher, options.cache(), fetch_wait)
 
     def __repr__(self) -> str:
         return f"AsyncWebhookVerifier(cached_keys={len(self._keys)})"
 
-    async def _key(self, kid: str) -> _CachedKey:
-        cached = self._keys.get(kid)
-        if self._checks.usable(cached, self._checks.clock()):
-            assert cached is not None
-            return cached
-        kid_lock = self._kid_locks.setdefault(kid, asyncio.Lock())
-        async with kid_lock:
-            cached = self._keys.get(kid)
-            now = self._checks.clock()
-            if self._checks.usable(cached, now):
-                assert cached is not None
-                return cached
-            try:
-                loaded = _load_key(kid, await self._fetch(kid), now)
-            except BaseException:
-                if kid not in self._keys:
-                    self._kid_locks.pop(kid, None)
-                raise
-            self._keys[kid] = loaded
-            return loaded
-
     async def verify(self, headers: Mapping[str, str], body: bytes) -> Webhook:
         token, kid = _token_and_kid(headers)
-        return self._checks.check(token, kid, await self._key(kid), body)
+        key = await self._keys.get(kid, self._checks.clock())
+        return self._checks.check(token, kid, key, body)
