@@ -37,9 +37,10 @@ def test_documented_gaps_reproduced_exit_0(tmp_path: Path, capsys: pytest.Captur
     assert "differ" not in out
     results = json.loads((tmp_path / "contract-prism-results.json").read_text(encoding="utf-8"))
     assert results["failing_checks"] == documented_failing()
-    assert results["scenarios"]["unknown_fields"] == "failed"
-    assert set(results["scenarios"]) == {*EXPECTED_PASSING_SCENARIOS, "unknown_fields",
-                                         "invalid_api_keys_in_headers", "item_login_required"}  # fmt: skip
+    assert results["scenarios"]["refresh: unknown_fields"] == "failed"
+    assert set(results["scenarios"]) == {*EXPECTED_PASSING_SCENARIOS, "refresh: unknown_fields",
+                                         "refresh: invalid_api_keys_in_headers",
+                                         "refresh: item_login_required"}  # fmt: skip
     assert results["generated"] == {"test_positive": "failed", "test_negative": "failed"}
 
 
