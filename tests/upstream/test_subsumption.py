@@ -164,7 +164,7 @@ def test_verification_keys_plaid_allows_are_accepted(payload: dict[str, Any]) ->
     assert_valid("WebhookVerificationKeyGetResponse", payload)
     round_trips("WebhookVerificationKeyGetResponse", payload)
     transport = httpx.MockTransport(lambda request: httpx.Response(200, json=payload))
-    fetcher = PlaidKeyFetcher("http://plaid.test", "client", "secret", transport=transport)
+    fetcher = PlaidKeyFetcher("http://plaid.test", CLIENT_ID, SECRET, transport=transport)
     try:
         assert fetcher(payload["key"]["kid"]).to_dict() == payload["key"]
     finally:
@@ -204,7 +204,7 @@ def test_every_key_request_the_verifier_sends_is_one_plaid_accepts(key_id: str) 
         sent.append(request)
         return httpx.Response(200, json=body)
 
-    fetcher = PlaidKeyFetcher("http://plaid.test", "client", "secret", transport=httpx.MockTransport(answer))
+    fetcher = PlaidKeyFetcher("http://plaid.test", CLIENT_ID, SECRET, transport=httpx.MockTransport(answer))
     try:
         fetcher(key_id)
     finally:
