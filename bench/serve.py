@@ -3,16 +3,16 @@
     python -m bench.serve floor --port 8001
     python -m bench.serve reference --port 8002 [--items FILE] [--latency 2.0] [--high-limits]
 
-Both apps run on exactly the same stack and settings (one worker, no access log, warning-level
-logs), so the difference between them is the work the app does. The reference server uses the
-protocol `plaid-refresh serve` uses, an httptools subclass that differs only in its answer to bytes
-that are not HTTP (a Plaid error), a path no load-test request takes.
+Both apps run on the same stack and settings (uvicorn, httptools + uvloop, one worker, no access log,
+warning-level logs), so the difference between them is the work the app does. The reference server is
+served exactly as `plaid-refresh serve` serves it (`plaid_refresh.server.serving.uvicorn_config`): its
+httptools subclass with the default connection limits on (head size, header/body/idle timeouts,
+connection cap) and no WebSocket support; the floor runs on uvicorn's plain httptools protocol.
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
 import signal
 from pathlib import Path
 from typing import Any
@@ -43,16 +43,24 @@ def main(argv: list[str] | None = None) -> None:
     )
     args = parser.parse_args(argv)
     app: Any
-    http: str | type[asyncio.Protocol] = "httptools"
+    settings: dict[str, Any] = {
+        "host": "127.0.0.1",
+        "port": args.port,
+        "access_log": False,
+        "log_level": "warning",
+        "lifespan": "auto",
+    }
     if args.target == "floor":
         from bench.floor_app import app
-    else:
-        from plaid_refresh.server.http_protocol import PlaidHttpToolsProtocol
 
-        http = PlaidHttpToolsProtocol
+        config = uvicorn.Config(app, http="httptools", loop="uvloop", **settings)
+    else:
+        from plaid_refresh.server.serving import uvicorn_config
+
         app = targets.reference_app(items_path=args.items, latency=args.latency, high_limits=args.high_limits)
         if args.no_fast_path:
             targets.disable_fast_path(app)
+        config = uvicorn_config(app, **settings)  # the default ConnectionLimits, as plaid-refresh serve
     profiler = None
     if args.profile is not None:
         from pyinstrument import Profiler
@@ -61,16 +69,12 @@ def main(argv: list[str] | None = None) -> None:
         # uvicorn re-raises the SIGTERM it caught once shut down; a no-op handler lets us write the profile.
         signal.signal(signal.SIGTERM, lambda signum, frame: None)
         profiler.start()
-    uvicorn.run(
-        app,
-        host="127.0.0.1",
-        port=args.port,
-        http=http,
-        loop="uvloop",
-        access_log=False,
-        log_level="warning",
-        lifespan="auto",
-    )
+    if args.target == "floor":
+        uvicorn.Server(config).run()
+    else:
+        from plaid_refresh.server.serving import serve
+
+        serve(config)  # as plaid-refresh serve does (gc.freeze() after start-up)
     if profiler is not None:  # uvicorn.run returns after a graceful SIGTERM shutdown
         profiler.stop()
         args.profile.write_text(profiler.output_text(unicode=False, color=False, show_all=False))

@@ -182,6 +182,13 @@ def _rps(server: Server | None, connections: int) -> list[float]:
     return [r.rps for r in server.results.get(connections, [])]
 
 
+def _paired(server: Server, reference: Server, connections: int, figure: str) -> float:
+    """Median over rounds of server's figure / reference's figure in the same round (interleaved rounds)."""
+    values = [float(getattr(r, figure)) for r in server.results.get(connections, [])]
+    references = [float(getattr(r, figure)) for r in reference.results.get(connections, [])]
+    return stats.paired_ratio(values, references)
+
+
 def _tabulate(
     section: Section,
     servers: list[Server],
@@ -241,6 +248,23 @@ def _tabulate(
             0.5,
         )
     )
+    # Issue 13: the connection limits (on in bench.serve, as in plaid-refresh serve) must not cost the speed.
+    section.goals.append(
+        Goal(
+            "reference server at 32 connections, limits on: server CPU per request / the floor's",
+            _paired(reference, floor, 32, "server_cpu_us_per_request") if reference else float("nan"),
+            "<=",
+            1.5,
+        )
+    )
+    section.goals.append(
+        Goal(
+            "reference server at 32 connections, limits on: p99 latency / the floor's",
+            _paired(reference, floor, 32, "p99_ms") if reference else float("nan"),
+            "<=",
+            5.0,
+        )
+    )
     section.goals.append(
         Goal(
             "reference server at 32 connections / Prism, default logging (requests/s)",
@@ -276,8 +300,11 @@ def _tabulate(
         "would measure a wall of cheap 429s, or need ~10^6 Items to stay under 2 calls per Item per minute.",
         "'server CPU µs/request' is the server process's user+system CPU time during the run divided by the "
         "requests it answered: unlike requests/s it hardly depends on what else the shared machine runs. "
-        "Floor and reference run on the same stack: `python -m bench.serve` = uvicorn.run(http='httptools', "
-        "loop='uvloop', access_log=False, log_level='warning'), one worker.",
+        "Floor and reference run on the same stack: `python -m bench.serve` = uvicorn (httptools, uvloop, "
+        "access_log=False, log_level='warning'), one worker; the reference server is served as "
+        "`plaid-refresh serve` serves it (plaid_refresh.server.serving: its httptools subclass with "
+        "the default connection limits on, ws='none', gc.freeze() after start-up), the floor on "
+        "uvicorn's plain protocol.",
     ]
     if REFERENCE_BEFORE in by_name:
         section.notes.append(

@@ -295,8 +295,6 @@ def _credential(flag: str | None, env: str) -> tuple[str | None, str]:
 def _serve(args: argparse.Namespace) -> int:
     import sqlite3
 
-    import uvicorn
-
     from plaid_refresh.server import (
         DEFAULT_CLIENT_ID,
         DEFAULT_SECRET,
@@ -306,7 +304,7 @@ def _serve(args: argparse.Namespace) -> int:
         create_app,
     )
     from plaid_refresh.server.config import ConnectionLimits
-    from plaid_refresh.server.serving import uvicorn_config
+    from plaid_refresh.server.serving import serve, uvicorn_config
     from plaid_refresh.webhooks.delivery import RetryPolicy
 
     client_id, client_id_source = _credential(args.client_id, "PLAID_CLIENT_ID")
@@ -367,10 +365,12 @@ def _serve(args: argparse.Namespace) -> int:
         timeout_graceful_shutdown=30,
         log_config=None,
     )
-    server = uvicorn.Server(config_)
+    server = None
     with contextlib.suppress(KeyboardInterrupt):
-        server.run()
-    if not server.started:  # e.g. the port is in use (uvicorn logged why); uvicorn.run's exit status
+        server = serve(config_)
+    if (
+        server is not None and not server.started
+    ):  # e.g. the port is in use (uvicorn logged why); uvicorn.run's exit status
         return 3
     return 0
 

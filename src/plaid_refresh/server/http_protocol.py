@@ -106,6 +106,8 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         self._unset_keepalive_if_required()
         if self._reading_head:
             self._head_bytes += len(data)
+            if self._deadline is None:  # the first bytes of a request after an answer: its head's deadline
+                self._deadline = self.loop.time() + self.limits.header_timeout
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -148,11 +150,6 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         return False
 
     # -- parser callbacks (per request) ---------------------------------------------------------------
-
-    def on_message_begin(self) -> None:
-        super().on_message_begin()
-        if self._deadline is None:  # the first byte after an idle keep-alive wait
-            self._deadline = self.loop.time() + self.limits.header_timeout
 
     def on_headers_complete(self) -> None:
         self._reading_head = False

@@ -21,18 +21,19 @@ class SlidingWindowLimiter:
         self._items: dict[str, deque[float]] = {}
         self._clients: dict[str, deque[float]] = {}
 
-    @staticmethod
-    def _trim(calls: deque[float], now: float) -> None:
-        horizon = now - WINDOW_SECONDS
-        while calls and calls[0] <= horizon:
-            calls.popleft()
-
     def allow(self, client_id: str, item_id: str) -> bool:
         now = self._clock()
-        item_calls = self._items.setdefault(item_id, deque())
-        client_calls = self._clients.setdefault(client_id, deque())
-        self._trim(item_calls, now)
-        self._trim(client_calls, now)
+        item_calls = self._items.get(item_id)
+        if item_calls is None:
+            item_calls = self._items[item_id] = deque()
+        client_calls = self._clients.get(client_id)
+        if client_calls is None:
+            client_calls = self._clients[client_id] = deque()
+        horizon = now - WINDOW_SECONDS  # drop calls that left the window
+        while item_calls and item_calls[0] <= horizon:
+            item_calls.popleft()
+        while client_calls and client_calls[0] <= horizon:
+            client_calls.popleft()
         if len(item_calls) >= self.per_item or len(client_calls) >= self.per_client:
             return False
         item_calls.append(now)
