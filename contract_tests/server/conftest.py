@@ -13,9 +13,8 @@ import pytest
 
 from contract_tests.server import session
 from contract_tests.server.schema import operation_path_from_env
-from contract_tests.server.summary import scrub_to_variables
+from contract_tests.server.summary import sanitize
 from contract_tests.server.target import TargetError
-from plaid_refresh.redaction import scrub
 
 SUMMARY_JSON_ENV = "PLAID_CONTRACT_SUMMARY_JSON"
 HERE = Path(__file__).resolve().parent
@@ -77,12 +76,10 @@ def _scrub_report(report: pytest.TestReport) -> None:
     secrets, variables = target.secrets, target.variables()
     if report.longrepr is not None and not isinstance(report.longrepr, tuple):  # tuples: skip reasons
         text = str(report.longrepr)
-        cleaned = scrub(scrub_to_variables(text, variables), secrets)
+        cleaned = sanitize(text, variables, secrets)
         if cleaned != text:
             report.longrepr = cleaned
-    report.sections = [
-        (title, scrub(scrub_to_variables(content, variables), secrets)) for title, content in report.sections
-    ]
+    report.sections = [(title, sanitize(content, variables, secrets)) for title, content in report.sections]
 
 
 @pytest.hookimpl(trylast=True)

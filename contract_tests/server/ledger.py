@@ -7,7 +7,8 @@ reports, per answer:
   depth, NaN/Infinity or a byte-order mark, and a `charset` parameter, if any, says utf-8;
 - a `request_id` that an earlier answer of the run already carried;
 - a sensitive value of the run (the secret, the target's access tokens, every access token sent) in the body
-  or a header, raw, JSON-escaped, percent-encoded, base64/base64url or hex;
+  or a header, raw, JSON-escaped (`\\u` escapes included: JSON bodies are compared decoded), percent-encoded,
+  base64/base64url or hex;
 - Plaid's refresh limit (2 per Item per sliding minute) broken either way for the Items the suite may spend:
   an accepted refresh over the limit, or TRANSACTIONS_REFRESH_LIMIT before the limit was reached.
 
@@ -32,6 +33,7 @@ REFRESH_LIMIT_PER_ITEM: Final = 2  # PLAID_FACTS.md: /transactions/refresh, per 
 WINDOW_SECONDS: Final = 60.0
 _MIN_TOKEN_LENGTH: Final = 12  # shorter generated strings ("0", "aa") occur in any text by chance
 _WORD: Final = re.compile(rb"[A-Za-z0-9_\-]{16,}")
+_WORD_TEXT: Final = re.compile(r"[A-Za-z0-9_\-]{16,}")
 _BASE64_RUN: Final = re.compile(rb"[A-Za-z0-9+/_\-]{12,}={0,2}")
 
 
@@ -93,6 +95,27 @@ def plain_json_problems(content_type: str, content: bytes, status: int) -> list[
     if not isinstance(value, dict):
         problems.append(f"HTTP {status}: the JSON body is a {type(value).__name__}, not an object")
     return problems
+
+
+def json_strings(content: bytes | str) -> list[str]:
+    """Every string of a JSON body (keys included), decoded: a value the body writes with `\\u` escapes, in
+    full or in part, shows here as itself. Not JSON: no strings."""
+    try:
+        value = json.loads(content) if content else None
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return []
+    found: list[str] = []
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            found.append(item)
+        elif isinstance(item, dict):
+            found += [str(key) for key in item]
+            stack += item.values()
+        elif isinstance(item, list):
+            stack += item
+    return found
 
 
 def encodings(value: str) -> dict[str, bytes]:
@@ -191,21 +214,30 @@ class Ledger:
             checks += [(what, name, form) for name, form in encodings(value).items()]
         raws = [(what, value.encode("utf-8", "surrogatepass")) for what, value in request_values]
         raws += [(what, form) for what, name, form in self._fixed if name == "as is"]
+        texts = [(what, raw.decode("utf-8", "surrogatepass")) for what, raw in raws]
         problems: list[str] = []
         for place, data in places:
             if not data:
                 continue
+            strings = json_strings(data) if place == "body" else []
             for what, name, form in checks:
                 if form in data:
                     problems.append(f"the answer's {place} contains {what} ({name})")
                     break
             else:
+                hit = next((what for what, text in texts for string in strings if text in string), None)
+                if hit is not None:
+                    problems.append(
+                        f"the answer's {place} contains {hit} (inside a JSON string, \\u-escaped)"
+                    )
+                    continue
                 decoded = _decoded_runs(data)
                 hit = next((what for what, raw in raws for blob in decoded if raw in blob), None)
                 if hit is not None:
                     problems.append(f"the answer's {place} contains {hit} (inside a base64 run)")
                     continue
                 words = {w.decode() for w in _WORD.findall(data)}
+                words |= {w for string in strings for w in _WORD_TEXT.findall(string)}
                 if words & self.sent_tokens:
                     problems.append(f"the answer's {place} contains an access token sent earlier in the run")
         return problems

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from functools import cache
 from typing import TYPE_CHECKING, Any, Final
 
+from contract_tests.server.ledger import json_strings
 from plaid_refresh.schema_check import CompiledSchema
 from plaid_refresh.spec import load_spec, resolve
 
@@ -256,9 +257,19 @@ def plaid_request_id(ctx: CheckContext, response: Response, case: Case[Any]) -> 
 
 def echoed_secret_problems(answer: Answer, request_secrets: list[str]) -> list[str]:
     """No answer repeats the secret the request carried (header or body): error messages end up in logs."""
+    strings: list[str] | None = None
     for secret in request_secrets:
-        if len(secret) >= 8 and secret.encode() in answer.content:
+        if len(secret) < 8:
+            continue
+        if secret.encode() in answer.content:
             return [f"{answer.describe()}: the answer repeats the request's secret (shown here as redacted)"]
+        if strings is None:
+            strings = json_strings(answer.content)
+        if any(secret in string for string in strings):
+            return [
+                f"{answer.describe()}: the answer repeats the request's secret inside a JSON string "
+                "(\\u-escaped; shown here as redacted)"
+            ]
     return []
 
 

@@ -1,8 +1,8 @@
 """What a run did, for the readable summary `make contract` prints and the JSON the benchmark reuses.
 
 The conftest owns one `RunStats`; the generated tests record each case they send, and failing tests record
-their (already sanitized) schemathesis report. Everything shown passes through `scrub` with the target's
-secrets first.
+their (already sanitized) schemathesis report. Everything shown passes through `sanitize` with the target's
+secrets first (every form of every sensitive value: raw, `\\u`-escaped, percent, base64, hex).
 """
 
 from __future__ import annotations
@@ -11,14 +11,16 @@ import json
 import re
 import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
 from schemathesis import Case
 
-from plaid_refresh.redaction import scrub
+from contract_tests.server.ledger import encodings
+from plaid_refresh.redaction import MIN_CREDENTIAL_CHARS, REDACTED, scrub
 
 _FAILURE_TITLE = re.compile(r"^- (ST\d+ .+|\w+(?:Error|Timeout|Exception): .+)$", re.MULTILINE)
 _CURL = re.compile(r"^\s*(?:reproduce: )?(curl .+)$", re.MULTILINE)
@@ -35,6 +37,35 @@ def scrub_to_variables(text: str, variables: Mapping[str, str]) -> str:
             line = line.replace(value, f"'\"${name}\"'" if in_curl else f"${name}")
         lines.append(line)
     return "\n".join(lines)
+
+
+def _char_forms(char: str) -> str:
+    """A pattern for one character of a sensitive value: itself, or written as a `\\uXXXX` / `\\xXX` escape
+    (any number of backslashes, any case of hex digit) or as a `%XX` percent escape."""
+    code = ord(char)
+    forms = [re.escape(char), rf"\\+u(?i:{code:04x})"]
+    if code < 0x100:
+        forms += [rf"\\+x(?i:{code:02x})", rf"%(?i:{code:02x})"]
+    return "(?:" + "|".join(forms) + ")"
+
+
+@lru_cache(maxsize=64)
+def _escaped_pattern(secrets: tuple[str, ...]) -> re.Pattern[str]:
+    alternatives = ["".join(_char_forms(char) for char in value) for value in secrets]
+    return re.compile("|".join(alternatives))
+
+
+def sanitize(text: str, variables: Mapping[str, str], secrets: Iterable[str]) -> str:
+    """`text` safe to print or write: each sensitive value becomes the variable naming it (see
+    `scrub_to_variables`), and every form of it (raw, JSON `\\u`-escaped in full or in part, `\\x`- or
+    percent-escaped, base64/base64url, hex) becomes REDACTED."""
+    values = sorted({v for v in [*secrets, *variables] if len(v) >= MIN_CREDENTIAL_CHARS}, key=len)[::-1]
+    text = scrub_to_variables(text, variables)
+    forms = [form.decode("utf-8", "replace") for value in values for form in encodings(value).values()]
+    text = scrub(text, [*values, *(form for form in forms if len(form) >= MIN_CREDENTIAL_CHARS)])
+    if values:
+        text = _escaped_pattern(tuple(values)).sub(REDACTED, text)
+    return text
 
 
 @dataclass
@@ -67,7 +98,7 @@ class RunStats:
 
     def record_failure(self, test: str, message: str) -> None:
         """Keep the last report per test: after shrinking, hypothesis re-raises the minimal example last."""
-        text = scrub(scrub_to_variables(message, self.variables), self.secrets)
+        text = sanitize(message, self.variables, self.secrets)
         titles = list(dict.fromkeys(_FAILURE_TITLE.findall(text)))
         curls = _CURL.findall(text)
         self.failures[test] = Failure(
@@ -78,7 +109,7 @@ class RunStats:
         """A failed test that did not go through schemathesis (a scenario): keep its assertion message."""
         if test in self.failures:
             return
-        text = scrub(scrub_to_variables(text, self.variables), self.secrets)
+        text = sanitize(text, self.variables, self.secrets)
         lines = [line for line in text.splitlines() if line.startswith("E ")]
         detail = "\n".join(line[2:].strip() for line in lines[-12:]) or text[-1500:]
         curls = _CURL.findall(detail)

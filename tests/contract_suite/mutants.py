@@ -351,6 +351,18 @@ def echoes_secret() -> Any:
     return edit(on_response=change)
 
 
+@mutant("echoes", "error messages repeat the PLAID-SECRET header, every character \\u-escaped")
+def echoes_secret_escaped() -> Any:
+    def change(x: Exchange) -> None:
+        data = _body(x)
+        if data is not None and x.status >= 400:
+            escaped = "".join(f"\\u{ord(char):04x}" for char in x.headers.get("plaid-secret", ""))
+            data["error_message"] = f"{data.get('error_message')} (secret: ESCAPED)"
+            x.response_body = json.dumps(data).replace("ESCAPED", escaped).encode()
+
+    return edit(on_response=change)
+
+
 @mutant("echoes", "INVALID_ACCESS_TOKEN messages quote the token")
 def echoes_access_token() -> Any:
     def change(x: Exchange) -> None:

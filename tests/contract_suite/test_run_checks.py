@@ -231,3 +231,60 @@ def test_unreachable_target_is_one_clear_usage_error() -> None:
     assert "nothing was run" in out
     assert "Traceback" not in out
     assert STUB_SECRET not in out
+
+
+def _escaped(value: str) -> str:
+    return "".join(f"\\u{ord(char):04x}" for char in value)
+
+
+def test_escaped_echoes_are_found_by_both_echo_checks() -> None:
+    """A body that writes the secret with JSON \\u escapes (in full, or only some characters) is an echo."""
+    from contract_tests.server.plaid_checks import Answer, echoed_secret_problems
+
+    for written in (_escaped(DEFAULT_SECRET), DEFAULT_SECRET[:3] + _escaped(DEFAULT_SECRET[3:])):
+        text = json.dumps({"request_id": f"r-{len(written)}", "error_message": "bad secret SECRET"})
+        content = text.replace("SECRET", written).encode()
+        ledger = Ledger(secret="another-secret-value", known_tokens={})
+        problems = _observe(ledger, content, status=400)
+        assert any("PLAID-SECRET (inside a JSON string" in p for p in problems), problems
+        answer = Answer(400, JSON, content)
+        assert echoed_secret_problems(answer, [DEFAULT_SECRET]), written
+    assert not echoed_secret_problems(Answer(400, JSON, b'{"error_message": "\\u0061"}'), [DEFAULT_SECRET])
+
+
+def test_sanitize_hides_every_form_of_every_sensitive_value() -> None:
+    from contract_tests.server.summary import sanitize
+
+    secret, token = "sec9d8c7b6a5f4e3d2c1b0a9f8e7d6c", "access-sandbox-1b2c3d4e5f60"
+    variables = {secret: "PLAID_SECRET", token: "PLAID_ACCESS_TOKEN"}
+    forms = [
+        _escaped(secret),
+        _escaped(secret).upper().replace("\\U", "\\u"),
+        "\\" + _escaped(token),  # a repr of the JSON text doubles the backslashes
+        secret[:4] + _escaped(secret[4:]),
+        base64.b64encode(secret.encode()).decode(),
+        secret.encode().hex(),
+        "".join(f"%{ord(char):02X}" for char in token),
+    ]
+    text = "\n".join([f"curl -H 'PLAID-SECRET: {secret}'", f"message: {token}", *forms])
+    cleaned = sanitize(text, variables, (secret, token))
+    assert """curl -H 'PLAID-SECRET: '"$PLAID_SECRET"''""" in cleaned
+    assert "message: $PLAID_ACCESS_TOKEN" in cleaned
+    assert cleaned.splitlines()[2:] == ["[REDACTED]"] * len(forms), cleaned
+    assert sanitize("nothing to hide \\u0073", variables, (secret, token)) == "nothing to hide \\u0073"
+
+
+def test_escaped_secret_echo_is_caught_and_never_printed(tmp_path: Path) -> None:
+    """The suite BY URL against a server that echoes PLAID-SECRET \\u-escaped in error_message: the echo check
+    fails, and neither the secret nor its escaped form reaches stdout or the JUnit XML."""
+    junit = tmp_path / "echo.xml"
+    with running_server(CATALOGUE["echoes_secret_escaped"].build()) as base_url:
+        done = _suite({**STUB_ENV, "PLAID_BASE_URL": base_url}, f"--junitxml={junit}", "-k", "test_negative")
+    out = done.stdout + done.stderr
+    assert done.returncode == 1, out[-3000:]
+    assert "plaid_secret_not_echoed" in out, out[-3000:]
+    written = out + junit.read_text()
+    escaped = _escaped(STUB_SECRET)
+    assert STUB_SECRET not in written
+    assert escaped[: 6 * 8] not in written
+    assert escaped[-6 * 8 :] not in written
