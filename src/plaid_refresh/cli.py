@@ -4,7 +4,6 @@ reference server. To add one: write `_add_<name>(subparsers)` that sets `handler
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import os
 import sys
@@ -346,15 +345,20 @@ def _serve(args: argparse.Namespace) -> int:
     # Only once the server will really run: a refused start must not leave handlers on a stream it never owns.
     _configure_logging(args.log_level)
     shown_host = f"[{args.host}]" if ":" in args.host else args.host
-    print(
-        f"plaid-refresh: reference server on http://{shown_host}:{args.port} "
-        f"(environment {config.environment}; client_id from {client_id_source}, secret from {secret_source}; "
-        f"{len(app.store.items)} Items; state {'in ' + str(args.db) if args.db else 'in memory'}; "
-        f"rate limit {'on' if config.rate_limit else 'off'}; webhooks {'on' if args.webhooks else 'off'}). "
-        "Ctrl-C stops.",
-        file=sys.stderr,
-        flush=True,
-    )
+    url = f"http://{shown_host}:{args.port}"
+
+    def announce() -> None:  # only once listening: a port in use must not be announced as served first
+        print(
+            f"plaid-refresh: reference server on {url} "
+            f"(environment {config.environment}; client_id from {client_id_source}, secret from "
+            f"{secret_source}; {len(app.store.items)} Items; "
+            f"state {'in ' + str(args.db) if args.db else 'in memory'}; "
+            f"rate limit {'on' if config.rate_limit else 'off'}; "
+            f"webhooks {'on' if args.webhooks else 'off'}). Ctrl-C stops.",
+            file=sys.stderr,
+            flush=True,
+        )
+
     config_ = uvicorn_config(
         app,
         limits,
@@ -366,13 +370,20 @@ def _serve(args: argparse.Namespace) -> int:
         log_config=None,
     )
     server = None
-    with contextlib.suppress(KeyboardInterrupt):
-        server = serve(config_)
-    if (
-        server is not None and not server.started
-    ):  # e.g. the port is in use (uvicorn logged why); uvicorn.run's exit status
-        return 3
+    try:
+        server = serve(config_, on_started=announce)
+    except KeyboardInterrupt:
+        return 0
+    except SystemExit as exc:  # uvicorn exits (status 3) when it cannot bind
+        if exc.code != _STARTUP_FAILURE:
+            raise
+    if server is None or not server.started:  # e.g. the port is in use (uvicorn logged why)
+        print(f"plaid-refresh serve: error: cannot serve on {url} (see above)", file=sys.stderr, flush=True)
+        return _STARTUP_FAILURE  # uvicorn.run's exit status
     return 0
+
+
+_STARTUP_FAILURE = 3
 
 
 def _configure_logging(level: str) -> None:

@@ -87,6 +87,24 @@ def test_malformed_items_file_is_a_clear_error(capsys: pytest.CaptureFixture[str
     assert "Traceback" not in err
 
 
+def test_a_port_in_use_is_not_announced_as_served(tmp_path: Path) -> None:
+    with socket.create_server(("127.0.0.1", 0)) as taken:
+        port = taken.getsockname()[1]
+        done = subprocess.run(
+            [sys.executable, "-m", "plaid_refresh.cli", "serve", "--port", str(port), "--no-access-log"],
+            capture_output=True,
+            text=True,
+            timeout=60,
+            check=False,
+        )
+    assert done.returncode == 3, done.stderr
+    assert "reference server on" not in done.stderr
+    assert "address already in use" in done.stderr
+    lines = done.stderr.strip().splitlines()
+    assert lines[-1] == f"plaid-refresh serve: error: cannot serve on http://127.0.0.1:{port} (see above)"
+    assert "Traceback" not in done.stderr
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

@@ -14,7 +14,7 @@ import pytest
 
 from plaid_refresh import cli
 from plaid_refresh.server import TOKEN_HEALTHY, ItemsFileError, ServerConfig, StoreError, create_app
-from plaid_refresh.server.items import load_items_file
+from plaid_refresh.server.items import MAX_ITEMS_FILE_BYTES, load_items_file, parse_items
 
 HOOK = "https://receiver.example/plaid"
 
@@ -147,6 +147,46 @@ def test_a_long_schema_message_is_cut(tmp_path: Path) -> None:
     assert len(str(raised.value)) < 500
 
 
+DEEP_ITEMS_FILES = {
+    # Each parser recurses once per level: thousands of levels raised RecursionError (a traceback, exit 1).
+    "deep-2000.json": '{"items":' + "[" * 2000 + "]" * 2000 + "}",
+    "deep-5000.yaml": "items: " + "[" * 5000 + "]" * 5000 + "\n",
+    # Parses; refused by the depth bound before jsonschema repr()s it in a message (repr recurses too).
+    "deep-900.json": '{"items":' + "[" * 900 + "]" * 900 + "}",
+    "deep-block.yaml": "items:\n" + "".join("  " * i + "- \n" for i in range(1, 400)),
+}
+
+
+@pytest.mark.parametrize("name", list(DEEP_ITEMS_FILES))
+def test_a_deeply_nested_items_file_is_one_line_and_exit_2(
+    tmp_path: Path, name: str, capsys: pytest.CaptureFixture[str], busy_port: str
+) -> None:
+    path = tmp_path / name
+    path.write_text(DEEP_ITEMS_FILES[name])
+    code = cli.main(["serve", "--port", busy_port, "--items", str(path), "--no-access-log"])
+    err = capsys.readouterr().err
+    assert code == 2, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1, err
+    assert lines[0] == f"plaid-refresh serve: error: {path}: nested more than 32 levels deep", lines[0]
+
+
+def test_parse_items_refuses_deeply_nested_data() -> None:
+    deep: object = "leaf"
+    for _ in range(5000):
+        deep = [deep]
+    with pytest.raises(ItemsFileError, match="source: nested more than 32 levels deep"):
+        parse_items({"items": [{"access_token": "access-sandbox-a", "products": deep}]}, "source")
+
+
+def test_an_oversized_items_file_is_refused_before_it_is_read_whole(tmp_path: Path) -> None:
+    path = tmp_path / "huge.yaml"
+    with path.open("wb") as handle:  # sparse: no disk used
+        handle.truncate(MAX_ITEMS_FILE_BYTES + 1)
+    with pytest.raises(ItemsFileError, match="the Items file is larger than 16 MiB"):
+        load_items_file(path)
+
+
 # -- the database -------------------------------------------------------------------------------------
 
 
@@ -193,6 +233,20 @@ def _garbage_item_row(tmp_path: Path) -> Path:
     return db
 
 
+def _deep_item_row(tmp_path: Path) -> Path:
+    # orjson parses up to 1,024 levels; building the Item then repr()s the value and recursed too deep.
+    db = tmp_path / "state.sqlite3"
+    create_app(ServerConfig(db_path=db)).close()
+    deep = b"[" * 1000 + b"]" * 1000
+    row = b'{"access_token": "%s", "accounts": [{"type": %s, "subtype": "x"}]}' % (
+        TOKEN_HEALTHY.encode(),
+        deep,
+    )
+    with sqlite3.connect(db) as conn:
+        conn.execute("UPDATE items SET data = ? WHERE access_token = ?", (row, TOKEN_HEALTHY))
+    return db
+
+
 def _other_schema_signing_keys(tmp_path: Path) -> Path:
     db = tmp_path / "state.sqlite3"
     with sqlite3.connect(db) as conn:
@@ -229,6 +283,7 @@ def _not_sqlite(tmp_path: Path) -> Path:
 UNUSABLE = {
     "parent-is-a-file": _parent_is_a_file,
     "garbage-item-row": _garbage_item_row,
+    "deep-item-row": _deep_item_row,
     "other-schema-signing-keys": _other_schema_signing_keys,
     "garbage-signing-key": _garbage_signing_key,
     "other-schema-webhook-outbox": _other_schema_outbox,

@@ -221,13 +221,25 @@ class BaseClient:
     @staticmethod
     def _token(access_token: str | Secret) -> str:
         if isinstance(access_token, Secret):
-            return access_token.reveal()
+            access_token = access_token.reveal()
         if not isinstance(access_token, str):
             raise PlaidArgumentError(f"access_token must be a str, not {type(access_token).__name__}")
-        return access_token
+        return _valid_unicode("access_token", access_token)
 
     @staticmethod
     def _key_id(key_id: str) -> str:
         if not isinstance(key_id, str):
             raise PlaidArgumentError(f"key_id must be a str, not {type(key_id).__name__}")
-        return key_id
+        return _valid_unicode("key_id", key_id)
+
+
+def _valid_unicode(name: str, value: str) -> str:
+    """A str that encodes to UTF-8 (no lone surrogate): encoding the body later would raise a
+    UnicodeEncodeError whose `.object` holds the whole body, the token included."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise PlaidArgumentError(
+            f"{name} must be valid Unicode (it has a lone surrogate); the value is not shown"
+        ) from None
+    return value

@@ -21,6 +21,9 @@ __all__ = ["ACCEPT_ENCODING", "DEFAULT_MAX_RESPONSE_BYTES", "BodyReader", "aread
 ACCEPT_ENCODING = "gzip, deflate"
 """What the client asks for: exactly the codings it decodes here."""
 
+MAX_CODINGS = 4
+"""Most content codings one answer may stack (`gzip, gzip` is already unusual); more is refused."""
+
 # A layer under another may be a little larger than the decoded body (incompressible data grows by a
 # few bytes per 16 KB under gzip): intermediate layers get this much slack over the cap.
 _LAYER_SLACK = 1 / 16
@@ -34,11 +37,20 @@ class _Layer:
         self.limit = limit
         self.produced = 0
         self._first = True
+        self._head = b""
         self._zlib = zlib.decompressobj(zlib.MAX_WBITS | 16 if coding == "gzip" else zlib.MAX_WBITS)
 
     def feed(self, data: bytes) -> bytes:
         if self._zlib.eof or not data:
             return b""  # bytes after the end of the stream are ignored, as httpx does
+        if self.coding == "deflate" and self._first:
+            # zlib-wrapped or raw is told by the 2-byte zlib header: wait for both bytes, whatever
+            # the TCP segments (a lone first byte may pass zlib's check and fail on the second).
+            data = self._head + data
+            if len(data) < 2:
+                self._head = data
+                return b""
+            self._head = b""
         try:
             out = self._zlib.decompress(data, self.limit - self.produced + 1)
         except zlib.error as exc:
@@ -55,6 +67,8 @@ class _Layer:
         return out
 
     def flush(self) -> bytes:
+        if self._head:  # one byte in all: no deflate stream, wrapped or raw, is that short
+            raise httpx.DecodingError("deflate body does not decode: it is 1 byte long")
         out = self._zlib.flush() if not self._zlib.eof else b""
         self.produced += len(out)
         if self.produced > self.limit:
@@ -71,6 +85,11 @@ def _layers(content_encoding: str, cap: int) -> list[_Layer]:
     """The codings to undo, outermost (last applied) first."""
     codings = [c.strip().lower() for c in content_encoding.split(",")]
     codings = ["gzip" if c == "x-gzip" else c for c in codings if c and c != "identity"]
+    if len(codings) > MAX_CODINGS:
+        # Each layer holds a zlib window (~40 KB): thousands of layers in a small body cost 100+ MB.
+        raise httpx.DecodingError(
+            f"Content-Encoding lists {len(codings)} codings; at most {MAX_CODINGS} are decoded"
+        )
     unknown = [c for c in codings if c not in ("gzip", "deflate")]
     if unknown:
         raise httpx.DecodingError(
@@ -89,7 +108,8 @@ class BodyReader:
     def __init__(self, where: str, response: httpx.Response, cap: int) -> None:
         self._where = where
         self._status = response.status_code
-        self._content_type = response.headers.get("content-type", "")[:100]
+        # Cut to 100 characters only once scrubbed (core._scrub_content_type): a cut secret shows.
+        self._content_type = response.headers.get("content-type", "")[:4096]
         self._cap = cap
         self._raw = 0
         self._parts: list[bytes] = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator, Mapping
 from functools import cache
 from urllib.parse import urlsplit
@@ -93,10 +94,10 @@ def check_timeout(timeout: httpx.Timeout | float) -> httpx.Timeout:
         phases = (timeout.connect, timeout.read, timeout.write, timeout.pool)
         if any(p is None for p in phases):
             raise PlaidConfigurationError("every timeout phase (connect, read, write, pool) must be set")
-        if any(p is not None and p <= 0 for p in phases):
-            raise PlaidConfigurationError("timeouts must be positive")
+        if any(p is not None and not _positive_finite(p) for p in phases):
+            raise PlaidConfigurationError("timeouts must be positive, finite numbers of seconds")
         return timeout
-    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and timeout > 0:
+    if isinstance(timeout, (int, float)) and not isinstance(timeout, bool) and _positive_finite(timeout):
         return httpx.Timeout(float(timeout))
     raise PlaidConfigurationError("timeout must be an httpx.Timeout or a positive number of seconds")
 
@@ -104,11 +105,16 @@ def check_timeout(timeout: httpx.Timeout | float) -> httpx.Timeout:
 def check_deadline(deadline: float | None) -> float | None:
     if deadline is None:
         return None
-    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or deadline <= 0:
+    if isinstance(deadline, bool) or not isinstance(deadline, (int, float)) or not _positive_finite(deadline):
         raise PlaidConfigurationError(
-            "deadline must be a positive number of seconds, or None for no deadline"
+            "deadline must be a positive, finite number of seconds, or None for no deadline"
         )
     return float(deadline)
+
+
+def _positive_finite(value: float) -> bool:
+    # NaN compares false with everything: `value <= 0` would let it (and inf) through.
+    return 0 < value < math.inf
 
 
 def check_max_response_bytes(cap: int) -> int:

@@ -50,9 +50,14 @@ from plaid_refresh.client.operations import (
     PlaidHeaderAuth,
 )
 from plaid_refresh.client.retry import RetryPolicy
-from plaid_refresh.client.scrubbing import SNIPPET_CHARS, scrub_json, secret_forms, snippet
+from plaid_refresh.client.scrubbing import (
+    SNIPPET_CHARS,
+    header_text,
+    scrub_json,
+    secret_forms,
+    snippet,
+)
 from plaid_refresh.client.validation import warm_up
-from plaid_refresh.redaction import scrub
 
 if TYPE_CHECKING:
     from httpx._client import UseClientDefault
@@ -301,4 +306,4 @@ class ClientCore:
 def _scrub_content_type(error: PlaidError, secrets: Iterable[str]) -> None:
     content_type = getattr(error, "content_type", None)
     if isinstance(content_type, str):
-        error.content_type = scrub(content_type, secret_forms(secrets))  # type: ignore[attr-defined]
+        error.content_type = header_text(content_type, secret_forms(secrets))  # type: ignore[attr-defined]

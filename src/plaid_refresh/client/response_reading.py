@@ -17,7 +17,7 @@ from plaid_refresh.client.errors import (
     PlaidUnexpectedStatus,
 )
 from plaid_refresh.client.operations import Operation
-from plaid_refresh.client.scrubbing import secret_forms, snippet
+from plaid_refresh.client.scrubbing import header_text, secret_forms, snippet
 from plaid_refresh.client.validation import (
     describe_errors,
     documented_statuses,
@@ -101,4 +101,4 @@ def _failure_context(
 ) -> tuple[str, list[str], str]:
     """What every failure message needs; built only on failure (a success pays none of it)."""
     forms = secret_forms(secrets)
-    return f"POST {operation.path}", forms, scrub(response.headers.get("content-type", ""), forms)[:100]
+    return f"POST {operation.path}", forms, header_text(response.headers.get("content-type", ""), forms)

@@ -24,6 +24,7 @@ Not retried by default:
 
 from __future__ import annotations
 
+import math
 import random
 from dataclasses import dataclass, field, replace
 
@@ -83,8 +84,9 @@ class RetryPolicy:
             raise PlaidConfigurationError("max_attempts must be between 1 (no retries) and 20")
         for name in ("backoff_initial", "backoff_max", "backoff_jitter", "rate_limit_backoff_initial",
                      "rate_limit_backoff_max", "rate_limit_backoff_jitter"):  # fmt: skip
-            if getattr(self, name) < 0:
-                raise PlaidConfigurationError(f"{name} must not be negative")
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value < math.inf:
+                raise PlaidConfigurationError(f"{name} must be a finite number of seconds >= 0")
         budget = self.retry_budget
         if budget is not None and (
             isinstance(budget, bool) or not isinstance(budget, int | float) or not budget >= 0

@@ -33,14 +33,27 @@ def secret_forms(secrets: Iterable[str]) -> list[str]:
 
 
 def scrub_json(value: Any, forms: list[str]) -> Any:
-    """A parsed JSON value with secrets masked in every string, keys included."""
-    if isinstance(value, str):
-        return scrub(value, forms)
-    if isinstance(value, dict):
-        return {scrub(k, forms): scrub_json(v, forms) for k, v in value.items()}
-    if isinstance(value, list):
-        return [scrub_json(v, forms) for v in value]
-    return value
+    """A parsed JSON value with secrets masked in every string, keys included. Iterative: a body
+    nested thousands deep (json.loads accepts up to the recursion limit) cannot exhaust the stack."""
+    if not isinstance(value, (dict, list)):
+        return scrub(value, forms) if isinstance(value, str) else value
+    root: Any = {} if isinstance(value, dict) else []
+    stack: list[tuple[Any, Any]] = [(value, root)]
+    while stack:
+        source, target = stack.pop()
+        items: Iterable[tuple[Any, Any]] = source.items() if isinstance(source, dict) else enumerate(source)
+        for key, item in items:
+            if isinstance(item, (dict, list)):
+                copy: Any = {} if isinstance(item, dict) else []
+                stack.append((item, copy))
+                item = copy
+            elif isinstance(item, str):
+                item = scrub(item, forms)
+            if isinstance(target, dict):
+                target[scrub(key, forms)] = item
+            else:
+                target.append(item)
+    return root
 
 
 # A JSON string escape: \uXXXX (surrogate pairs included) or one of \" \\ \/ \b \f \n \r \t.
@@ -67,6 +80,33 @@ def snippet(raw: bytes, forms: list[str]) -> str:
     cut = len(text) > SNIPPET_CHARS
     text = _redact_cut_secret(text[:SNIPPET_CHARS], forms)
     return text + "..." if cut else text
+
+
+def header_text(value: str, forms: list[str], limit: int = 100) -> str:
+    """A header-derived value (a content type) safe to show: JSON escapes undone, as in `snippet`,
+    so a secret spelt `\\u0073ecret...` is found, then scrubbed and cut at `limit`; a secret cut
+    there loses its first characters too."""
+    if "\\" in value:
+        value = _ESCAPE.sub(_unescape, value)
+    value = scrub(value, forms)
+    if len(value) <= limit:
+        return value
+    return _redact_cut_secret(value[:limit], forms)
+
+
+# In a logged bytes repr (httpcore's header lines), a backslash in the data is shown doubled.
+_DOUBLED_BACKSLASH = re.compile(r"\\\\(?=u[0-9a-fA-F]{4}|[\"/bfnrt])")
+
+
+def _scrub_log_message(message: str, forms: list[str]) -> str:
+    clean = scrub(message, forms)
+    if "\\" not in clean:
+        return clean
+    # A secret may hide behind JSON escapes (a hostile server's reason phrase or header): undo
+    # them, and if a secret shows up, log the unescaped, scrubbed text instead.
+    unescaped = _ESCAPE.sub(_unescape, _DOUBLED_BACKSLASH.sub(r"\\", clean))
+    scrubbed = scrub(unescaped, forms)
+    return scrubbed if scrubbed != unescaped else clean
 
 
 def _redact_cut_secret(text: str, forms: list[str]) -> str:
@@ -112,7 +152,7 @@ class SecretScrubbingFilter(logging.Filter):
             message = record.getMessage()
         except Exception:
             return True
-        clean = scrub(message, secret_forms(secrets))
+        clean = _scrub_log_message(message, secret_forms(secrets))
         if clean != message:
             record.msg, record.args = clean, None
         return True

@@ -265,6 +265,8 @@ _KNOB_NUMBERS: Final = ("latency", "error_rate", "maintenance_rate")
 
 def parse_items(data: Any, source: str) -> tuple[Item, ...]:
     """Items from parsed YAML/JSON; every problem raises ItemsFileError naming `source`."""
+    if _too_deep(data, MAX_ITEMS_DEPTH):  # jsonschema's messages repr() the value: that recurses too
+        raise ItemsFileError(f"{source}: nested more than {MAX_ITEMS_DEPTH} levels deep")
     errors = sorted(_ITEMS_FILE_VALIDATOR.iter_errors(data), key=lambda e: list(map(str, e.absolute_path)))
     if errors:
         first = errors[0]
@@ -307,14 +309,44 @@ def _check_unique(items: Iterable[Item], source: str) -> None:
         ids.add(item.item_id)
 
 
+# An Items file is a few KB; these bounds keep a hostile one from exhausting memory or the stack.
+MAX_ITEMS_FILE_BYTES: Final = 16 * 1024 * 1024
+MAX_ITEMS_DEPTH: Final = 32  # the schema needs 4 levels (items / entry / accounts / account)
+
+
+def _too_deep(data: Any, limit: int) -> bool:
+    """Whether `data` nests containers more than `limit` deep (iterative: no recursion to exhaust)."""
+    stack: list[tuple[Any, int]] = [(data, 1)]
+    while stack:
+        value, depth = stack.pop()
+        if isinstance(value, dict):
+            children: Iterable[Any] = value.values()
+        elif isinstance(value, list):
+            children = value
+        else:
+            continue
+        if depth > limit:
+            return True
+        stack.extend((child, depth + 1) for child in children)
+    return False
+
+
 def load_items_file(path: Path) -> tuple[Item, ...]:
     """Items from a YAML or JSON file (JSON is YAML; .json files are parsed strictly as JSON)."""
     try:
-        text = path.read_text(encoding="utf-8")
+        with path.open("rb") as handle:
+            raw = handle.read(MAX_ITEMS_FILE_BYTES + 1)
+        if len(raw) > MAX_ITEMS_FILE_BYTES:
+            raise ItemsFileError(
+                f"{path}: the Items file is larger than {MAX_ITEMS_FILE_BYTES // (1024 * 1024)} MiB"
+            )
+        text = raw.decode("utf-8")
     except OSError as exc:
         raise ItemsFileError(f"{path}: cannot read the Items file: {exc.strerror or exc}") from None
     except UnicodeDecodeError:
         raise ItemsFileError(f"{path}: the Items file is not valid UTF-8") from None
+    except MemoryError:
+        raise ItemsFileError(f"{path}: not enough memory to read the Items file") from None
     try:
         if path.suffix.lower() == ".json":
             data = json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
@@ -331,6 +363,10 @@ def load_items_file(path: Path) -> tuple[Item, ...]:
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or "syntax error"
         raise ItemsFileError(f"{path}: not valid YAML: {str(problem)[:MAX_MESSAGE_CHARS]}{where}") from None
+    except RecursionError:  # both parsers recurse once per level: thousands of [[[... exhaust the stack
+        raise ItemsFileError(f"{path}: nested more than {MAX_ITEMS_DEPTH} levels deep") from None
+    except MemoryError:
+        raise ItemsFileError(f"{path}: not enough memory to parse the Items file") from None
     return parse_items(data, str(path))
 
 

@@ -9,6 +9,8 @@ trusted, no `server` banner, and uvicorn's own access log off (the app writes it
 from __future__ import annotations
 
 import gc
+import socket
+from collections.abc import Callable
 from typing import Any
 
 import uvicorn
@@ -35,13 +37,27 @@ def uvicorn_config(app: Any, limits: ConnectionLimits | None = None, **settings:
     )
 
 
-def serve(config: uvicorn.Config) -> uvicorn.Server:
+class _Server(uvicorn.Server):
+    """uvicorn.Server calling `on_started` once it listens (never when the bind or the startup failed)."""
+
+    def __init__(self, config: uvicorn.Config, on_started: Callable[[], None] | None) -> None:
+        super().__init__(config)
+        self._on_started = on_started
+
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets=sockets)
+        if self.started and not self.should_exit and self._on_started is not None:
+            self._on_started()
+
+
+def serve(config: uvicorn.Config, on_started: Callable[[], None] | None = None) -> uvicorn.Server:
     """Run `config` until shut down (SIGINT/SIGTERM); the Server is returned (`.started` tells whether it
-    ever served). Everything built so far (the app, its Items, validators, the spec) is moved out of the
-    garbage collector's reach first (`gc.freeze()`): full collections then only walk what requests create.
+    ever served). `on_started` is called once the server listens. Everything built so far (the app, its
+    Items, validators, the spec) is moved out of the garbage collector's reach first (`gc.freeze()`): full
+    collections then only walk what requests create.
     For a dedicated server process (the CLI, the benchmark), not for an app embedded in tests."""
     gc.collect()
     gc.freeze()
-    server = uvicorn.Server(config)
+    server = _Server(config, on_started)
     server.run()
     return server

@@ -164,10 +164,24 @@ class SqliteStore(MemoryStore):
                 f"{path}: another reference server is using this database (it holds the lock); "
                 "stop it or choose another --db"
             ) from None
-        except (sqlite3.Error, OSError, ValueError, TypeError, KeyError, AttributeError) as exc:
+        except (
+            sqlite3.Error,
+            OSError,
+            ValueError,
+            TypeError,
+            KeyError,
+            AttributeError,
+            RecursionError,
+            MemoryError,
+        ) as exc:
             # orjson.JSONDecodeError is a ValueError; OSError covers a directory, a missing permission, ...
+            # RecursionError: a row nested ~1,000 deep (orjson accepts 1,024) is repr()'d building its Item.
             self._release()
             problem = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            if isinstance(exc, RecursionError):
+                problem = "a stored value is nested too deeply"
+            elif isinstance(exc, MemoryError):
+                problem = "not enough memory to load it"
             raise StoreError(f"{path}: cannot use as the server database: {problem}") from None
 
     def _load_signer(self) -> WebhookSigner | None:
