@@ -58,14 +58,21 @@ class _Handler(BaseHTTPRequestHandler):
 
 
 @contextmanager
-def stub_server(delay: float = 0.0) -> Iterator[tuple[str, _Server]]:
-    server = _Server(("127.0.0.1", 0), _Handler)
-    server.delay = delay
+def serving(server: ThreadingHTTPServer) -> Iterator[str]:
+    """Serve `server` (bound to 127.0.0.1) on a thread and yield its base URL; shut it down on exit."""
     thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
     thread.start()
     try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server
+        yield f"http://127.0.0.1:{server.server_address[1]}"
     finally:
         server.shutdown()
         server.server_close()
         thread.join(timeout=5)
+
+
+@contextmanager
+def stub_server(delay: float = 0.0) -> Iterator[tuple[str, _Server]]:
+    server = _Server(("127.0.0.1", 0), _Handler)
+    server.delay = delay
+    with serving(server) as url:
+        yield url, server

@@ -5,7 +5,6 @@ error objects are not "malformed", and retries go by HTTP status and error_type,
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -26,6 +25,7 @@ from plaid_refresh import (
 )
 
 from .helpers import CLIENT_ID, SECRET, TOKEN, FakeClock, error_example
+from .stub_server import serving
 
 OK = (200, {"request_id": "fidelityReq0001"})
 
@@ -59,14 +59,8 @@ def scripted(*answers: tuple[int, Any]) -> Iterator[tuple[str, _Server]]:
     """A real HTTP server on 127.0.0.1 giving `answers` in turn (the last one from then on)."""
     server = _Server(("127.0.0.1", 0), _Handler)
     server.answers = list(answers)
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", server
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join(timeout=5)
+    with serving(server) as url:
+        yield url, server
 
 
 def refresh(url: str, clock: FakeClock | None = None) -> str:
