@@ -75,9 +75,25 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
 
     limits: ClassVar[ConnectionLimits] = ConnectionLimits()
 
+    # Slots: uvicorn's own 28 attributes nearly fill CPython 3.11's shared-key instance dict (30 keys); ours
+    # as slots keep it within, and are the quickest attributes to read.
+    __slots__ = (
+        "_body_timeout",
+        "_closing_for_good",
+        "_deadline",
+        "_head_bytes",
+        "_header_timeout",
+        "_max_head",
+        "_reading_head",
+    )
+
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
-        self.timeout_keep_alive = self.limits.idle_timeout  # type: ignore[assignment]  # uvicorn types it int
+        limits = self.limits
+        self.timeout_keep_alive = limits.idle_timeout  # type: ignore[assignment]  # uvicorn types it int
+        self._max_head = limits.max_header_bytes
+        self._header_timeout = limits.header_timeout
+        self._body_timeout = limits.body_timeout
         self._deadline: float | None = None  # when reading the current request must be done
         self._head_bytes = 0
         self._reading_head = True
@@ -103,11 +119,12 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if self._closing_for_good:
             return
-        self._unset_keepalive_if_required()
+        keep_alive_task = self.timeout_keep_alive_task  # uvicorn's _unset_keepalive_if_required, inline
+        if keep_alive_task is not None:
+            keep_alive_task.cancel()
+            self.timeout_keep_alive_task = None
         if self._reading_head:
             self._head_bytes += len(data)
-            if self._deadline is None:  # the first bytes of a request after an answer: its head's deadline
-                self._deadline = self.loop.time() + self.limits.header_timeout
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserUpgrade:
@@ -118,9 +135,17 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
                 self.logger.warning("Invalid HTTP request received.")
                 self.send_400_response("Invalid HTTP request received.")
             return
-        # Checked after each read, so at most one read (<= 256 KiB) past the limit is ever parsed.
-        if self._reading_head and self._head_bytes > self.limits.max_header_bytes:
-            self._refuse_head()
+        # Deadlines are set here, for a request this read left incomplete (its head or body started within
+        # this read, to within the parse): a request that came whole never reads the clock.
+        if self._reading_head:
+            if self._head_bytes:  # a head partly read
+                # Checked after each read, so at most one read (<= 256 KiB) past the limit is ever parsed.
+                if self._head_bytes > self._max_head:
+                    self._refuse_head()
+                elif self._deadline is None:
+                    self._deadline = self.loop.time() + self._header_timeout
+        elif self._deadline is None:  # a body partly read
+            self._deadline = self.loop.time() + self._body_timeout
 
     def _refuse_head(self) -> None:
         limit = self.limits.max_header_bytes
@@ -153,19 +178,26 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._reading_head = False
-        limit = self.limits.max_header_bytes
+        limit = self._max_head
         if self._head_bytes > limit and self._head_size() > limit:
             # The whole head came in one read (with or without its body): refuse it before the app runs.
             self._refuse_head()
             raise _HeadRefused
         self._head_bytes = 0
-        self._deadline = self.loop.time() + self.limits.body_timeout
-        super().on_headers_complete()
+        self._deadline = None  # data_received sets the body's, if this read leaves it incomplete
+        HttpToolsProtocol.on_headers_complete(self)  # not super(): one object less per request
+        if self.scope["method"] != "HEAD":  # uvicorn writes no body for HEAD: nothing to join the head with
+            self.cycle.transport = _OneWriteResponses(self.transport)  # type: ignore[assignment]
 
     def on_message_complete(self) -> None:
         self._reading_head = True
         self._deadline = None
-        super().on_message_complete()
+        # uvicorn's on_message_complete, inline (uvicorn 0.54); its upgrade test is always false here, since
+        # this protocol never upgrades (_should_upgrade_to_ws).
+        cycle = self.cycle
+        if not cycle.response_complete:
+            cycle.more_body = False
+            cycle.message_event.set()
 
     def _head_size(self) -> int:
         """The request line and headers as received (to within a few bytes of separators)."""
@@ -185,6 +217,50 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         self._deadline = None
         if not self.transport.is_closing():
             self.transport.close()  # connection_lost tells a waiting app http.disconnect: it executes nothing
+
+
+_CONTINUE = b"HTTP/1.1 100 Continue\r\n\r\n"  # what uvicorn writes before a response, if asked to
+
+
+class _OneWriteResponses:
+    """The transport as one request's RequestResponseCycle sees it. uvicorn writes a response's head on
+    http.response.start and its body on http.response.body: two send() calls, two TCP segments, and on
+    loopback two rounds of kernel work. The head is held here and written with the first body write, so a
+    response the app sends at once (the reference server always does) leaves in one write. A head with no
+    body write after it is written when the cycle closes the connection. (No reference to the cycle: a
+    cycle <-> transport loop would leave every request to the garbage collector.)"""
+
+    __slots__ = ("_head", "_passing", "_transport")
+
+    def __init__(self, transport: asyncio.Transport) -> None:
+        self._transport = transport
+        self._head: bytes | None = None
+        self._passing = False
+
+    def write(self, data: bytes) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._passing = True
+            self._transport.write(head + data)
+        elif self._passing or data == _CONTINUE:
+            self._transport.write(data)
+        else:  # the first write that is not a 100 Continue: the response head
+            self._head = data
+
+    def close(self) -> None:
+        head = self._head
+        if head is not None:
+            self._head = None
+            self._passing = True
+            self._transport.write(head)
+        self._transport.close()
+
+    def is_closing(self) -> bool:
+        return self._transport.is_closing()
+
+    def __getattr__(self, name: str) -> Any:  # anything else a cycle might ask of its transport
+        return getattr(self._transport, name)
 
 
 def _sweep(state: ServerState, loop: asyncio.AbstractEventLoop, interval: float) -> None:
