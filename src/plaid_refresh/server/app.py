@@ -88,10 +88,6 @@ def _is_json(content_type: bytes) -> bool:
     return media_type == _JSON
 
 
-class _BodyTooLarge(Exception):
-    pass
-
-
 @attrs.frozen
 class _Delayed:
     """A refresh admitted by the rate limiter, to finish after the latency knob's delay."""
@@ -177,9 +173,9 @@ class ReferenceServer:
             if scope["type"] == "lifespan":
                 await self._lifespan(receive, send)
             return  # Other scope types (websocket) are not served: returning closes them.
-        # One coroutine for the whole request, and the checks of a valid request written out inline: each
-        # Python call costs a request ~500 instructions. Anything unusual is handed to the general methods
-        # (_check_head, _read_rest, _run_parsed, _refresh), which alone decide what is wrong with it.
+        # One coroutine for the whole request, and the checks of a valid head and body written out inline
+        # (each Python call costs a request ~500 instructions). Anything else is handed to _check_head or
+        # _read_rest, which alone decide what is wrong with it.
         log = self._log_access and access_logger.isEnabledFor(logging.INFO)
         started = time.perf_counter() if log else 0.0
         request_id: str = next(self._request_ids)
