@@ -71,6 +71,36 @@ def test_a_64_mb_header_line_costs_little(default_url: str) -> None:
         _assert_plaid(read_answer(sock).body, "INVALID_HEADERS")
 
 
+def test_a_client_still_sending_when_refused_reads_the_answer_without_a_reset(default_url: str) -> None:
+    """A head over the limit is answered before the client has sent all of it. Closing a socket with
+    unread bytes makes the kernel send RST, and the client's next write failed (EPIPE in CI) before it
+    read the answer. The server closes its side and drops what still arrives, for a bounded time."""
+    with connect(default_url) as sock:
+        sock.sendall(b"POST /transactions/refresh HTTP/1.1\r\nX-Big: " + b"a" * 20_000)
+        answer = read_answer(sock)  # answered before the head is whole
+        time.sleep(0.2)  # the server has acted on its refusal by now
+        for _ in range(16):  # 1 MiB more, a chunk at a time: a reset would fail one of these writes
+            sock.sendall(b"a" * 65536)
+            time.sleep(0.005)
+        assert closed_within(sock, 5.0) is not None
+    _assert_plaid(answer.body, "INVALID_HEADERS")
+
+
+def test_a_refused_connection_is_not_kept_open_by_a_client_that_never_stops(default_url: str) -> None:
+    """Dropping the rest of a refused request is bounded: in time, and in bytes."""
+    with connect(default_url) as sock:
+        sock.sendall(b"POST /transactions/refresh HTTP/1.1\r\nX-Big: " + b"a" * 20_000)
+        read_answer(sock)
+        started = time.monotonic()
+        sent = 0
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            while sent < 256 * 1024 * 1024 and time.monotonic() - started < 10:
+                sock.sendall(b"a" * 65536)
+                sent += 65536
+        assert time.monotonic() - started < 5, "the server kept a refused connection open"
+        assert sent < 64 * 1024 * 1024, f"the server read {sent} bytes of a refused request"
+
+
 def test_headers_at_the_limit_are_served(default_url: str) -> None:
     with connect(default_url) as sock:
         sock.sendall(request_bytes(VALID, extra=[("X-Padding", "a" * 15_000)]))
