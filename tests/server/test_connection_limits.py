@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -174,6 +175,26 @@ def test_connections_over_the_cap_get_a_plaid_503_and_are_closed() -> None:
         with connect(url) as sock:  # room again once they are gone
             sock.sendall(request_bytes(VALID))
             assert read_answer(sock).status == 200
+
+
+def test_connections_over_the_cap_linger_only_up_to_the_cap() -> None:
+    """Each refused connection over the cap lingers (so its 503 is read, not reset), but a flood of them
+    does not hold more than `max_connections` more sockets open: the rest are closed at once."""
+    limits = ConnectionLimits(max_connections=2)
+    with running_server(create_app(ServerConfig(rate_limit=False, access_log=False)), limits=limits) as url:
+        held = [connect(url) for _ in range(2)]
+        time.sleep(0.2)
+        open_fds = len(os.listdir("/proc/self/fd"))  # the server runs in this process
+        flood = [connect(url) for _ in range(40)]
+        try:
+            for sock in flood:
+                assert read_answer(sock).status == 503
+            time.sleep(0.2)
+            server_side = len(os.listdir("/proc/self/fd")) - open_fds - len(flood)
+            assert server_side <= limits.max_connections, server_side
+        finally:
+            for sock in held + flood:
+                sock.close()
 
 
 WEBSOCKET = [

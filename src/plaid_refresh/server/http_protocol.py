@@ -83,6 +83,7 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
     """HttpToolsProtocol with connection limits and Plaid-shaped refusals (see the module doc)."""
 
     limits: ClassVar[ConnectionLimits] = ConnectionLimits()
+    _refusals_lingering: ClassVar[int] = 0  # connections over the cap, answered and lingering now
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -93,6 +94,7 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         self._closing_for_good = False  # refused, over a limit or upgraded: no more bytes are parsed
         self._lingering = False  # answered and shut down for writing: bytes received are dropped
         self._dropped_bytes = 0
+        self._counted_refusal = False
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -104,14 +106,26 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
             transport.write(
                 plaid_error_response(self.server_state.default_headers, "PLANNED_MAINTENANCE", message)
             )
-            # Not counted in `connections`, so the sweep never sees it: its own timer ends the linger.
-            if self._start_lingering():
+            # Not counted in `connections`, so the sweep never sees it: its own timer ends the linger. At most
+            # `max_connections` linger at once, so a flood cannot hold more sockets than twice the cap.
+            cls = type(self)
+            if cls._refusals_lingering >= self.limits.max_connections:
+                transport.close()
+            elif self._start_lingering():
+                cls._refusals_lingering += 1
+                self._counted_refusal = True
                 self.loop.call_later(LINGER_SECONDS, transport.close)
             return
         super().connection_made(transport)
         self._deadline = self.loop.time() + self.limits.header_timeout
         if self.server_state not in _SWEEPS:
             self._schedule_sweep()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted_refusal:
+            self._counted_refusal = False
+            type(self)._refusals_lingering -= 1
+        super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
         if self._closing_for_good:
