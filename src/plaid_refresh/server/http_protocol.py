@@ -11,6 +11,10 @@ What it changes, and only that (parsing and every request the app sees stay uvic
   connection may idle `idle_timeout`; a connection out of time is closed (its request never executed).
   Deadlines are checked by one sweep per server (a few times a second), not a timer per request.
 - Over `max_connections` open connections, a new one is answered 503 PLANNED_MAINTENANCE and closed.
+- A refused connection is closed gracefully ("lingering close", as nginx does): the answer is written, our
+  side shut down, and what the peer still sends is read and dropped for up to `LINGER_SECONDS` and
+  `LINGER_MAX_BYTES`. Closing with unread bytes makes the kernel answer RST, which fails the peer's next
+  write and can destroy the answer before the peer has read it.
 
 Serve with `plaid_refresh.server.serving` (it builds uvicorn's Config with these), or
 `uvicorn.run(app, http=protocol_with_limits(ConnectionLimits()), ws="none", loop="uvloop", ...)`.
@@ -32,6 +36,11 @@ from plaid_refresh.server.request_ids import RequestIds
 
 INVALID_HTTP_CODE = "INVALID_BODY"
 INVALID_HTTP_MESSAGE = "the request could not be parsed as HTTP/1.1"
+
+# Bounds of a lingering close: long enough for a client that sends its whole request before reading (httpx,
+# requests) to finish a few MB on loopback or a LAN, short and small enough to cost a hostile peer's worth.
+LINGER_SECONDS = 2.0
+LINGER_MAX_BYTES = 4 * 1024 * 1024
 
 _REQUEST_IDS = RequestIds()
 # One deadline sweep per running server (uvicorn's ServerState), while it has connections.
@@ -74,15 +83,19 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
     """HttpToolsProtocol with connection limits and Plaid-shaped refusals (see the module doc)."""
 
     limits: ClassVar[ConnectionLimits] = ConnectionLimits()
+    _refusals_lingering: ClassVar[int] = 0  # connections over the cap, answered and lingering now
 
     # Slots: uvicorn's own 28 attributes nearly fill CPython 3.11's shared-key instance dict (30 keys); ours
     # as slots keep it within, and are the quickest attributes to read.
     __slots__ = (
         "_body_timeout",
         "_closing_for_good",
+        "_counted_refusal",
         "_deadline",
+        "_dropped_bytes",
         "_head_bytes",
         "_header_timeout",
+        "_lingering",
         "_max_head",
         "_reading_head",
     )
@@ -98,6 +111,9 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         self._head_bytes = 0
         self._reading_head = True
         self._closing_for_good = False  # refused, over a limit or upgraded: no more bytes are parsed
+        self._lingering = False  # answered and shut down for writing: bytes received are dropped
+        self._dropped_bytes = 0
+        self._counted_refusal = False
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -109,15 +125,33 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
             transport.write(
                 plaid_error_response(self.server_state.default_headers, "PLANNED_MAINTENANCE", message)
             )
-            transport.close()
+            # Not counted in `connections`, so the sweep never sees it: its own timer ends the linger. At most
+            # `max_connections` linger at once, so a flood cannot hold more sockets than twice the cap.
+            cls = type(self)
+            if cls._refusals_lingering >= self.limits.max_connections:
+                transport.close()
+            elif self._start_lingering():
+                cls._refusals_lingering += 1
+                self._counted_refusal = True
+                self.loop.call_later(LINGER_SECONDS, transport.close)
             return
         super().connection_made(transport)
         self._deadline = self.loop.time() + self.limits.header_timeout
         if self.server_state not in _SWEEPS:
             self._schedule_sweep()
 
+    def connection_lost(self, exc: Exception | None) -> None:
+        if self._counted_refusal:
+            self._counted_refusal = False
+            type(self)._refusals_lingering -= 1
+        super().connection_lost(exc)
+
     def data_received(self, data: bytes) -> None:
         if self._closing_for_good:
+            if self._lingering:
+                self._dropped_bytes += len(data)
+                if self._dropped_bytes > LINGER_MAX_BYTES:
+                    self.transport.close()
             return
         keep_alive_task = self.timeout_keep_alive_task  # uvicorn's _unset_keepalive_if_required, inline
         if keep_alive_task is not None:
@@ -161,7 +195,20 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         self._deadline = None
         if not self.transport.is_closing():
             self.transport.write(response)
+            if self._start_lingering():
+                self._deadline = self.loop.time() + LINGER_SECONDS  # the sweep closes it then
+            else:
+                self.transport.close()
+
+    def _start_lingering(self) -> bool:
+        """Shut down our side once the answer is flushed and keep reading (to drop) until the peer closes
+        (eof_received closes the transport), `LINGER_MAX_BYTES` arrived or `LINGER_SECONDS` passed."""
+        if not self.transport.can_write_eof():
             self.transport.close()
+            return False
+        self.transport.write_eof()
+        self._lingering = True
+        return True
 
     def _refuse_upgrade(self) -> None:
         """Serve the request as plain HTTP/1.1 (the app answers it), then close: never switch protocols."""
