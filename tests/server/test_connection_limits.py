@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import os
 import socket
 import time
 from collections.abc import Iterator
@@ -69,6 +70,36 @@ def test_a_64_mb_header_line_costs_little(default_url: str) -> None:
                 sent += len(chunk)
         assert sent < 64 * 1024 * 1024, "the server kept reading a 64 MB header line"
         _assert_plaid(read_answer(sock).body, "INVALID_HEADERS")
+
+
+def test_a_client_still_sending_when_refused_reads_the_answer_without_a_reset(default_url: str) -> None:
+    """A head over the limit is answered before the client has sent all of it. Closing a socket with
+    unread bytes makes the kernel send RST, and the client's next write failed (EPIPE in CI) before it
+    read the answer. The server closes its side and drops what still arrives, for a bounded time."""
+    with connect(default_url) as sock:
+        sock.sendall(b"POST /transactions/refresh HTTP/1.1\r\nX-Big: " + b"a" * 20_000)
+        answer = read_answer(sock)  # answered before the head is whole
+        time.sleep(0.2)  # the server has acted on its refusal by now
+        for _ in range(16):  # 1 MiB more, a chunk at a time: a reset would fail one of these writes
+            sock.sendall(b"a" * 65536)
+            time.sleep(0.005)
+        assert closed_within(sock, 5.0) is not None
+    _assert_plaid(answer.body, "INVALID_HEADERS")
+
+
+def test_a_refused_connection_is_not_kept_open_by_a_client_that_never_stops(default_url: str) -> None:
+    """Dropping the rest of a refused request is bounded: in time, and in bytes."""
+    with connect(default_url) as sock:
+        sock.sendall(b"POST /transactions/refresh HTTP/1.1\r\nX-Big: " + b"a" * 20_000)
+        read_answer(sock)
+        started = time.monotonic()
+        sent = 0
+        with contextlib.suppress(ConnectionError, TimeoutError):
+            while sent < 256 * 1024 * 1024 and time.monotonic() - started < 10:
+                sock.sendall(b"a" * 65536)
+                sent += 65536
+        assert time.monotonic() - started < 5, "the server kept a refused connection open"
+        assert sent < 64 * 1024 * 1024, f"the server read {sent} bytes of a refused request"
 
 
 def test_headers_at_the_limit_are_served(default_url: str) -> None:
@@ -144,6 +175,26 @@ def test_connections_over_the_cap_get_a_plaid_503_and_are_closed() -> None:
         with connect(url) as sock:  # room again once they are gone
             sock.sendall(request_bytes(VALID))
             assert read_answer(sock).status == 200
+
+
+def test_connections_over_the_cap_linger_only_up_to_the_cap() -> None:
+    """Each refused connection over the cap lingers (so its 503 is read, not reset), but a flood of them
+    does not hold more than `max_connections` more sockets open: the rest are closed at once."""
+    limits = ConnectionLimits(max_connections=2)
+    with running_server(create_app(ServerConfig(rate_limit=False, access_log=False)), limits=limits) as url:
+        held = [connect(url) for _ in range(2)]
+        time.sleep(0.2)
+        open_fds = len(os.listdir("/proc/self/fd"))  # the server runs in this process
+        flood = [connect(url) for _ in range(40)]
+        try:
+            for sock in flood:
+                assert read_answer(sock).status == 503
+            time.sleep(0.2)
+            server_side = len(os.listdir("/proc/self/fd")) - open_fds - len(flood)
+            assert server_side <= limits.max_connections, server_side
+        finally:
+            for sock in held + flood:
+                sock.close()
 
 
 WEBSOCKET = [

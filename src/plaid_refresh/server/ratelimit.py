@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 WINDOW_SECONDS = 60.0
 
@@ -20,6 +20,15 @@ class SlidingWindowLimiter:
         self._clock = clock
         self._items: dict[str, deque[float]] = {}
         self._clients: dict[str, deque[float]] = {}
+
+    def prepare(self, client_ids: Iterable[str], item_ids: Iterable[str]) -> None:
+        """Make the windows of these clients and Items now, at start-up, so that `gc.freeze()` (serving.serve)
+        takes them out of the collector's reach: each window holds every call of its last minute, and a full
+        collection walked every element of every window made after start-up."""
+        for client_id in client_ids:
+            self._clients.setdefault(client_id, deque())
+        for item_id in item_ids:
+            self._items.setdefault(item_id, deque())
 
     def allow(self, client_id: str, item_id: str) -> bool:
         now = self._clock()

@@ -63,6 +63,11 @@ class MemoryStore:
     def put_items(self, items: Iterable[Item]) -> None:
         for item in items:
             self.items[item.access_token] = item
+            # Each Item's history is made with the Item, usually at start-up: `gc.freeze()` (serving.serve)
+            # then takes it out of the collector's reach. A history made later is walked, record by record,
+            # by every full collection.
+            if item.item_id not in self._history:
+                self._history[item.item_id] = deque(maxlen=self._history_per_item)
 
     def next_seq(self, item_id: str) -> int:
         return self._seq.get(item_id, 0) + 1

@@ -46,6 +46,8 @@ class Operation:
     fast_check: Callable[[Any], bool] | None = None
 
     _version_cache: dict[str, bool] = attrs.field(factory=dict, init=False, eq=False)
+    # Plaid-Version header values (as received) known to be accepted: the server's hot path checks this set.
+    accepted_versions: set[bytes] = attrs.field(factory=set, init=False, eq=False)
 
     def check_version(self, value: str) -> bool:
         """Whether the spec's Plaid-Version schema accepts `value`; answers are cached (bounded)."""
@@ -55,6 +57,8 @@ class Operation:
         valid = self.version_validator is None or self.version_validator.is_valid(value)
         if len(self._version_cache) < 64:
             self._version_cache[value] = valid
+            if valid:
+                self.accepted_versions.add(value.encode("latin-1"))
         return valid
 
     def check_body(self, body: dict[str, Any], hidden: tuple[str, ...] = ()) -> BodyProblem | None:
