@@ -193,6 +193,12 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
     def _close_with(self, response: bytes) -> None:
         self._closing_for_good = True
         self._deadline = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            # An earlier request still being served: after write_eof its answer could not be written (a
+            # RuntimeError). As when a refusal closed the connection at once: its caller is gone.
+            cycle.disconnected = True
+            cycle.message_event.set()
         if not self.transport.is_closing():
             self.transport.write(response)
             if self._start_lingering():
