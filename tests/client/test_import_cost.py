@@ -10,7 +10,9 @@ from plaid_refresh_client.models import KnownErrorType
 
 from plaid_refresh.client.retry import DEFAULT_RETRY_ERROR_TYPES
 
-DEFERRED = ("plaid_refresh_client", "tenacity", "asyncio", "jsonschema", "yaml")
+# httpcore (and h11 under it): httpx loads them only when its first transport is built; the sync
+# client's deadline-bounded sockets (hard_deadline.py) must not load them at import either.
+DEFERRED = ("plaid_refresh_client", "tenacity", "asyncio", "jsonschema", "yaml", "httpcore", "h11")
 
 
 def _loaded_after(code: str) -> set[str]:

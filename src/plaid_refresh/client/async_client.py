@@ -53,6 +53,7 @@ class AsyncPlaidRefreshClient(BaseClient):
     async def _call(self, operation: Operation, body: Any, call_secrets: tuple[str, ...]) -> Any:
         self._check_open()
         core = self._core
+        http = self._http
         secrets = (*core.credentials.values(), *call_secrets)
         deadline_at = core.deadline_at()
         attempts = 0
@@ -65,13 +66,16 @@ class AsyncPlaidRefreshClient(BaseClient):
                 raise core.deadline_error(operation)
             started = core.clock()
             try:
-                async with (
-                    asyncio.timeout(remaining),
-                    self._http.stream(
+                async with asyncio.timeout(remaining):
+                    # What `http.stream(...)` does, without its context manager's generator.
+                    request = http.build_request(
                         **core.send_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
-                    ) as response,
-                ):
-                    await core.aread_body(operation, response, secrets)
+                    )
+                    response = await http.send(request, stream=True)
+                    try:
+                        await core.aread_body(operation, response, secrets)
+                    finally:
+                        await response.aclose()
             except TimeoutError:
                 error: PlaidError = core.deadline_error(operation)
                 core.log_attempt(operation, attempts, started, secrets, error=error)
@@ -94,22 +98,24 @@ class AsyncPlaidRefreshClient(BaseClient):
             )
             return result
 
-        with scrubbing.call_secrets(call_secrets):  # httpx/httpcore log lines mask the token too
+        shown = scrubbing.CALL_SECRETS.set(call_secrets)  # httpx/httpcore log lines mask the token too
+        try:
+            return await attempt()  # most calls succeed at once: tenacity is entered only to retry
+        except PlaidError as first:
             try:
-                try:
-                    return await attempt()  # most calls succeed at once: tenacity is entered only to retry
-                except PlaidError as first:
-                    if not core.should_retry(first):
-                        raise
-                    from tenacity import AsyncRetrying  # imported on the first retry, not at import
+                if not core.should_retry(first):
+                    raise
+                from tenacity import AsyncRetrying  # imported on the first retry, not at import
 
-                    retrying = AsyncRetrying(
-                        sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at)
-                    )
-                    return await retrying(core.replay_first_async(first, attempt))
+                retrying = AsyncRetrying(
+                    sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at)
+                )
+                return await retrying(core.replay_first_async(first, attempt))
             except PlaidError as error:
                 error.attempts = attempts
                 raise
+        finally:
+            scrubbing.CALL_SECRETS.reset(shown)
 
     async def aclose(self) -> None:
         """Close the connection pool. Idempotent."""

@@ -12,30 +12,21 @@ from __future__ import annotations
 
 import ssl
 import time
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import Any
 
 import httpcore
 import httpx
 
-_DEADLINE: ContextVar[float | None] = ContextVar("plaid_refresh_call_deadline", default=None)
-"""time.monotonic() at which the running call's attempt must end, or None (no call running)."""
-
-
-@contextmanager
-def call_deadline(remaining: float | None) -> Iterator[None]:
-    """Bound every socket operation in this block to end `remaining` seconds from now."""
-    token = _DEADLINE.set(None if remaining is None else time.monotonic() + remaining)
-    try:
-        yield
-    finally:
-        _DEADLINE.reset(token)
+CALL_DEADLINE: ContextVar[float | None] = ContextVar("plaid_refresh_call_deadline", default=None)
+"""time.monotonic() at which the running call's attempt must end, or None (no call running). The
+sync client sets it around each attempt (set/reset inline: a context manager costs more than the
+rest of the deadline's work in a call)."""
 
 
 def _bounded(timeout: float | None, expired: type[Exception]) -> float | None:
-    deadline = _DEADLINE.get()
+    deadline = CALL_DEADLINE.get()
     if deadline is None:
         return timeout
     left = deadline - time.monotonic()

@@ -8,8 +8,7 @@ import logging
 import re
 import threading
 import weakref
-from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from collections.abc import Iterable
 from contextvars import ContextVar
 from typing import TYPE_CHECKING, Any
 
@@ -134,7 +133,9 @@ LIBRARY_LOGGERS = (
 
 _live_lock = threading.Lock()
 _live: weakref.WeakSet[Credentials] = weakref.WeakSet()
-_call_secrets: ContextVar[tuple[str, ...]] = ContextVar("plaid_refresh_call_secrets", default=())
+CALL_SECRETS: ContextVar[tuple[str, ...]] = ContextVar("plaid_refresh_call_secrets", default=())
+"""Per-call secrets (the access token) the filter also masks while the call runs: each client's
+`_call` sets it and resets it when the call ends."""
 
 
 class SecretScrubbingFilter(logging.Filter):
@@ -145,7 +146,7 @@ class SecretScrubbingFilter(logging.Filter):
     def filter(self, record: logging.LogRecord) -> bool:
         with _live_lock:
             secrets = [value for credentials in _live for value in credentials.values()]
-        secrets.extend(_call_secrets.get())
+        secrets.extend(CALL_SECRETS.get())
         if not secrets:
             return True
         try:
@@ -169,13 +170,3 @@ def protect_library_logs(credentials: Credentials) -> None:
         logger = logging.getLogger(name)
         if _FILTER not in logger.filters:
             logger.addFilter(_FILTER)
-
-
-@contextmanager
-def call_secrets(values: tuple[str, ...]) -> Iterator[None]:
-    """Per-call secrets (the access token) the filter also masks while the call runs."""
-    token = _call_secrets.set(values)
-    try:
-        yield
-    finally:
-        _call_secrets.reset(token)

@@ -13,7 +13,6 @@ from plaid_refresh.client import scrubbing
 from plaid_refresh.client.base import BaseClient
 from plaid_refresh.client.credentials import Secret
 from plaid_refresh.client.errors import PlaidConfigurationError, PlaidError
-from plaid_refresh.client.hard_deadline import call_deadline, deadline_transport
 
 if TYPE_CHECKING:
     from plaid_refresh_client.models import JWKPublicKey, TransactionsRefreshResponse
@@ -36,8 +35,13 @@ class PlaidRefreshClient(BaseClient):
         if transport is not None and not isinstance(transport, httpx.BaseTransport):
             raise PlaidConfigurationError("PlaidRefreshClient needs a sync transport (httpx.BaseTransport)")
         self._sleep: Callable[[float], Any] = sleep or time.sleep
+        # Imported here, not at import: it loads httpcore, which httpx itself loads only when the
+        # first transport is built.
+        from plaid_refresh.client import hard_deadline
+
+        self._call_deadline = hard_deadline.CALL_DEADLINE
         if transport is None:  # a transport given by the caller keeps httpx's per-phase bounds only
-            transport = deadline_transport(verify=self._core.verify, limits=self._core.limits)
+            transport = hard_deadline.deadline_transport(verify=self._core.verify, limits=self._core.limits)
         self._client = self._core.generated_client(transport)
         self._http = self._client.get_httpx_client()
 
@@ -53,6 +57,8 @@ class PlaidRefreshClient(BaseClient):
     def _call(self, operation: Operation, body: Any, call_secrets: tuple[str, ...]) -> Any:
         self._check_open()
         core = self._core
+        http = self._http
+        call_deadline = self._call_deadline
         secrets = (*core.credentials.values(), *call_secrets)
         deadline_at = core.deadline_at()
         attempts = 0
@@ -64,14 +70,21 @@ class PlaidRefreshClient(BaseClient):
             if remaining is not None and remaining <= 0:
                 raise core.deadline_error(operation)
             started = core.clock()
+            # What `http.stream(...)` does, without its context manager's generator (a call's hot
+            # path); every socket operation in it ends by the attempt's deadline (hard_deadline.py).
+            bound = call_deadline.set(None if remaining is None else time.monotonic() + remaining)
             try:
-                with (
-                    call_deadline(remaining),
-                    self._http.stream(
+                try:
+                    request = http.build_request(
                         **core.send_kwargs(operation, body), timeout=core.attempt_timeout(remaining)
-                    ) as response,
-                ):
-                    core.read_body(operation, response, secrets)
+                    )
+                    response = http.send(request, stream=True)
+                    try:
+                        core.read_body(operation, response, secrets)
+                    finally:
+                        response.close()
+                finally:
+                    call_deadline.reset(bound)
             except httpx.HTTPError as exc:
                 error = core.transport_error(operation, exc, secrets, core.remaining(deadline_at))
                 core.log_attempt(operation, attempts, started, secrets, error=error)
@@ -90,22 +103,22 @@ class PlaidRefreshClient(BaseClient):
             )
             return result
 
-        with scrubbing.call_secrets(call_secrets):  # httpx/httpcore log lines mask the token too
+        shown = scrubbing.CALL_SECRETS.set(call_secrets)  # httpx/httpcore log lines mask the token too
+        try:
+            return attempt()  # most calls succeed at once: tenacity is entered only to retry
+        except PlaidError as first:
             try:
-                try:
-                    return attempt()  # most calls succeed at once: tenacity is entered only to retry
-                except PlaidError as first:
-                    if not core.should_retry(first):
-                        raise
-                    from tenacity import Retrying  # imported on the first retry, not at import
+                if not core.should_retry(first):
+                    raise
+                from tenacity import Retrying  # imported on the first retry, not at import
 
-                    retrying = Retrying(
-                        sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at)
-                    )
-                    return retrying(core.replay_first(first, attempt))
+                retrying = Retrying(sleep=self._sleep, **core.retry_options(operation, secrets, deadline_at))
+                return retrying(core.replay_first(first, attempt))
             except PlaidError as error:
                 error.attempts = attempts
                 raise
+        finally:
+            scrubbing.CALL_SECRETS.reset(shown)
 
     def close(self) -> None:
         """Close the connection pool. Idempotent."""
