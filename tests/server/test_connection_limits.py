@@ -301,3 +301,24 @@ def test_a_refusal_while_a_request_is_in_flight_raises_nothing(refused: bytes) -
             uvicorn_error.removeHandler(records)
     errors = [record.getMessage() for record in records.records if record.levelno >= logging.ERROR]
     assert errors == []
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["head-whole-in-the-read", "head-split-over-reads"])
+def test_an_oversized_head_pipelined_after_a_body_is_refused(default_url: str, whole: bool) -> None:
+    """Head bytes were counted only for reads that began in a head: a 100 KB head pipelined in the same
+    read as the end of the previous request's body reached the app (200) despite the 16 KB limit. (The refusal
+    comes while the first request is in flight: as for any refusal then, its answer is dropped.)"""
+    first = request_bytes(VALID)
+    second = request_bytes(VALID, extra=[("X-Padding", "a" * 100_000)])
+    with connect(default_url) as sock:
+        sock.sendall(first[:-5])  # the first request's head and most of its body
+        time.sleep(0.1)
+        if whole:
+            sock.sendall(first[-5:] + second)
+        else:
+            sock.sendall(first[-5:] + second[:-20])
+            time.sleep(0.1)
+            sock.sendall(second[-20:])
+        answer = read_answer(sock)  # the first request's answer, if it came before the refusal, is dropped
+    assert answer.status == 400
+    _assert_plaid(answer.body, "INVALID_HEADERS")
