@@ -263,3 +263,62 @@ def test_socket_helper_sees_a_close() -> None:
         assert closed_within(sock, 0.3) is None
         peer.close()
         assert closed_within(sock, 1.0) is not None
+
+
+class _Records(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+
+@pytest.mark.parametrize(
+    "refused",
+    [b"GARBAGE\x00\r\n\r\n", b"POST / HTTP/1.1\r\nX-Padding: " + b"a" * 20_000],
+    ids=["not-HTTP", "oversized-head"],
+)
+def test_a_refusal_while_a_request_is_in_flight_raises_nothing(refused: bytes) -> None:
+    """A refusal shuts our side down (lingering close) while an earlier request on the connection is still
+    being served: that request's answer was written after write_eof, a RuntimeError and an "Exception in ASGI
+    application" traceback. It is dropped instead, as when the refusal closed the connection."""
+    records = _Records()
+    uvicorn_error = logging.getLogger("uvicorn.error")
+    config = ServerConfig(rate_limit=False, access_log=False, latency=0.3)
+    with running_server(create_app(config)) as url:
+        uvicorn_error.addHandler(records)  # once uvicorn has configured its logging
+        try:
+            with connect(url) as sock:
+                sock.sendall(request_bytes(VALID))
+                time.sleep(0.1)  # the refresh is waiting out its latency
+                sock.sendall(refused)
+                answer = read_answer(sock)
+                assert answer.status == 400
+                assert closed_within(sock, 3.0) is not None
+                time.sleep(0.4)  # past the latency: the in-flight request has tried to answer
+        finally:
+            uvicorn_error.removeHandler(records)
+    errors = [record.getMessage() for record in records.records if record.levelno >= logging.ERROR]
+    assert errors == []
+
+
+@pytest.mark.parametrize("whole", [True, False], ids=["head-whole-in-the-read", "head-split-over-reads"])
+def test_an_oversized_head_pipelined_after_a_body_is_refused(default_url: str, whole: bool) -> None:
+    """Head bytes were counted only for reads that began in a head: a 100 KB head pipelined in the same
+    read as the end of the previous request's body reached the app (200) despite the 16 KB limit. (The refusal
+    comes while the first request is in flight: as for any refusal then, its answer is dropped.)"""
+    first = request_bytes(VALID)
+    second = request_bytes(VALID, extra=[("X-Padding", "a" * 100_000)])
+    with connect(default_url) as sock:
+        sock.sendall(first[:-5])  # the first request's head and most of its body
+        time.sleep(0.1)
+        if whole:
+            sock.sendall(first[-5:] + second)
+        else:
+            sock.sendall(first[-5:] + second[:-20])
+            time.sleep(0.1)
+            sock.sendall(second[-20:])
+        answer = read_answer(sock)  # the first request's answer, if it came before the refusal, is dropped
+    assert answer.status == 400
+    _assert_plaid(answer.body, "INVALID_HEADERS")

@@ -71,3 +71,15 @@ def test_format_is_an_annotation_on_the_fast_path_as_in_jsonschema() -> None:
     assert check("not a date")
     assert compile_validator(schema).is_valid("not a date")
     assert not check(1)
+
+
+def test_unknown_plaid_versions_cannot_keep_a_valid_one_off_the_fast_path() -> None:
+    """The version cache held 64 answers of either kind: 64 made-up Plaid-Version values sent first (cheap
+    for any peer) kept every later valid value out of `accepted_versions`, so each valid request took the
+    slow path and ran jsonschema on its header."""
+    operation = compile_operations()["/transactions/refresh"]
+    for n in range(200):
+        assert not operation.check_version(f"1999-01-{n:03d}")
+    assert operation.check_version("2020-09-14")
+    assert b"2020-09-14" in operation.accepted_versions
+    assert len(operation._version_cache) <= 128  # still bounded

@@ -43,6 +43,9 @@ LINGER_SECONDS = 2.0
 LINGER_MAX_BYTES = 4 * 1024 * 1024
 
 _REQUEST_IDS = RequestIds()
+# `url` from a request's end until the next one begins (uvicorn's on_message_begin resets it): a distinct
+# object, so `is` tells whether a new head began within a read.
+_ENDED = bytes(8)
 # One deadline sweep per running server (uvicorn's ServerState), while it has connections.
 _SWEEPS: weakref.WeakKeyDictionary[ServerState, asyncio.TimerHandle] = weakref.WeakKeyDictionary()
 
@@ -98,6 +101,7 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         "_lingering",
         "_max_head",
         "_reading_head",
+        "_uncounted_head",
     )
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -114,6 +118,8 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
         self._lingering = False  # answered and shut down for writing: bytes received are dropped
         self._dropped_bytes = 0
         self._counted_refusal = False
+        self._uncounted_head = False  # a head that began within a read after an earlier request
+        self.url = _ENDED
 
     # -- connection ---------------------------------------------------------------------------------
 
@@ -178,6 +184,12 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
                     self._refuse_head()
                 elif self._deadline is None:
                     self._deadline = self.loop.time() + self._header_timeout
+            elif self.url is not _ENDED:
+                # A head begun within this read, after an earlier request's end: its bytes were not
+                # counted (only reads that begin in a head are), so on_headers_complete measures it.
+                self._uncounted_head = True
+                if self._deadline is None:
+                    self._deadline = self.loop.time() + self._header_timeout
         elif self._deadline is None:  # a body partly read
             self._deadline = self.loop.time() + self._body_timeout
 
@@ -193,6 +205,12 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
     def _close_with(self, response: bytes) -> None:
         self._closing_for_good = True
         self._deadline = None
+        cycle = self.cycle
+        if cycle is not None and not cycle.response_complete:
+            # An earlier request still being served: after write_eof its answer could not be written (a
+            # RuntimeError). As when a refusal closed the connection at once: its caller is gone.
+            cycle.disconnected = True
+            cycle.message_event.set()
         if not self.transport.is_closing():
             self.transport.write(response)
             if self._start_lingering():
@@ -226,11 +244,14 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
     def on_headers_complete(self) -> None:
         self._reading_head = False
         limit = self._max_head
-        if self._head_bytes > limit and self._head_size() > limit:
+        head_bytes = self._head_bytes
+        # Not counted (0: it came whole within a read that began in an earlier request): measured.
+        if (head_bytes > limit or not head_bytes or self._uncounted_head) and self._head_size() > limit:
             # The whole head came in one read (with or without its body): refuse it before the app runs.
             self._refuse_head()
             raise _HeadRefused
         self._head_bytes = 0
+        self._uncounted_head = False
         self._deadline = None  # data_received sets the body's, if this read leaves it incomplete
         HttpToolsProtocol.on_headers_complete(self)  # not super(): one object less per request
         if self.scope["method"] != "HEAD":  # uvicorn writes no body for HEAD: nothing to join the head with
@@ -239,6 +260,7 @@ class PlaidHttpToolsProtocol(HttpToolsProtocol):
     def on_message_complete(self) -> None:
         self._reading_head = True
         self._deadline = None
+        self.url = _ENDED
         # uvicorn's on_message_complete, inline (uvicorn 0.54); its upgrade test is always false here, since
         # this protocol never upgrades (_should_upgrade_to_ws).
         cycle = self.cycle

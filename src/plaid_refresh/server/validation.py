@@ -55,10 +55,14 @@ class Operation:
         if known is not None:
             return known
         valid = self.version_validator is None or self.version_validator.is_valid(value)
-        if len(self._version_cache) < 64:
-            self._version_cache[value] = valid
-            if valid:
+        # Accepted and refused values are bounded apart: made-up values (any peer's to send) filling the
+        # cache must not keep a valid one off the server's fast path.
+        if valid:
+            if len(self.accepted_versions) < 64:
+                self._version_cache[value] = True
                 self.accepted_versions.add(value.encode("latin-1"))
+        elif len(self._version_cache) - len(self.accepted_versions) < 64:
+            self._version_cache[value] = False
         return valid
 
     def check_body(self, body: dict[str, Any], hidden: tuple[str, ...] = ()) -> BodyProblem | None:
