@@ -26,7 +26,10 @@ def _loaded_after(code: str) -> set[str]:
 def test_importing_the_sync_client_loads_none_of_the_deferred_packages() -> None:
     loaded = _loaded_after("from plaid_refresh import PlaidRefreshClient, ItemLoginRequired, PlaidError")
     assert "httpx" in loaded
-    assert loaded.isdisjoint(DEFERRED), sorted(loaded & set(DEFERRED))
+    # httpx before 0.28 imports httpcore itself (make lowest runs these tests there): judge only what this
+    # client adds to what `import httpx` loads in the same environment.
+    added = loaded - _loaded_after("import httpx")
+    assert added.isdisjoint(DEFERRED), sorted(added & set(DEFERRED))
 
 
 def test_building_a_client_loads_the_generated_client_but_not_tenacity() -> None:
